@@ -1,0 +1,423 @@
+// Client: admin calls and a raw request() for one cluster. Each call finds the right broker (any,
+// partition leader, group coordinator), retries retriable failures with the cluster's one policy, and
+// turns error codes into typed errors.
+import { Api, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
+import { KafkaError, KafkaProtocolError, throwIfError } from '../protocol/errors.ts';
+import { Cluster, type CallOptions, type ClusterConfig, type BrokerInfo, type TopicInfo } from './cluster.ts';
+import { Coordinators } from './coordinator.ts';
+
+export type ClientConfig = ClusterConfig;
+
+export interface CreateTopicSpec {
+  topic: string;
+  /** Default: the broker's num.partitions. */
+  numPartitions?: number;
+  /** Default: the broker's default.replication.factor. */
+  replicationFactor?: number;
+  /** Explicit replica assignment: partition → broker ids. */
+  assignments?: Record<number, number[]>;
+  configs?: Record<string, string>;
+}
+
+/** Where to look up an offset: the log start, the log end, or the first offset at or after a time. */
+export type OffsetSpec = 'earliest' | 'latest' | Date;
+
+export interface PartitionOffset {
+  partition: number;
+  offset: bigint;
+  timestamp: Date | null;
+  leaderEpoch: number;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** -1n when the group has no committed offset for the partition. */
+  offset: bigint;
+  metadata: string | null;
+  leaderEpoch: number;
+}
+
+export interface ConfigEntry {
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  sensitive: boolean;
+  source: number;
+}
+
+export type ConfigResource = { type: 'topic' | 'broker'; name: string };
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  state: string;
+  type: string;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Uint8Array; assignment: Uint8Array }[];
+}
+
+const RESOURCE_TYPE = { topic: 2, broker: 4 } as const;
+const TIMESTAMP = { latest: -1n, earliest: -2n } as const;
+
+export class Client {
+  /** The engine: metadata, connections, retry. Writer and Reader use the same class, one per cluster. */
+  readonly cluster: Cluster;
+  readonly coordinators: Coordinators;
+
+  constructor(config: ClientConfig) {
+    this.cluster = new Cluster(config);
+    this.coordinators = new Coordinators(this.cluster);
+  }
+
+  // ----------------------------------------------------------------------------------------- cluster
+
+  async describeCluster(opts: CallOptions = {}): Promise<{ clusterId: string; controllerId: number; brokers: BrokerInfo[] }> {
+    const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.DescribeCluster, { includeClusterAuthorizedOperations: false }, opts);
+    throwIfError(res.errorCode, res.errorMessage);
+    return {
+      clusterId: res.clusterId,
+      controllerId: res.controllerId,
+      brokers: res.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? null })),
+    };
+  }
+
+  /** Metadata for the given topics (all topics when omitted). */
+  async metadata(opts: CallOptions & { topics?: string[] } = {}): Promise<{ clusterId: string | null; controllerId: number; brokers: BrokerInfo[]; topics: TopicInfo[] }> {
+    const m = await this.cluster.refreshMetadata({ ...opts, topics: opts.topics ?? null });
+    const topics = opts.topics ? opts.topics.map((t) => m.topics.get(t)).filter((t): t is TopicInfo => !!t) : [...m.topics.values()];
+    return { clusterId: m.clusterId, controllerId: m.controllerId, brokers: [...m.brokers.values()], topics };
+  }
+
+  /** Names of the cluster's topics, internal ones left out. */
+  async listTopics(opts: CallOptions = {}): Promise<string[]> {
+    const m = await this.cluster.refreshMetadata({ ...opts, topics: null });
+    return [...m.topics.values()].filter((t) => !t.internal).map((t) => t.name).sort();
+  }
+
+  // ------------------------------------------------------------------------------------------ topics
+
+  /**
+   * Creates topics; resolves once every partition of each has a leader (unless waitForLeaders is false).
+   * A topic that exists already is an error (TOPIC_ALREADY_EXISTS) unless ifNotExists is set.
+   */
+  async createTopics(
+    topics: CreateTopicSpec[],
+    opts: CallOptions & { validateOnly?: boolean; ifNotExists?: boolean; waitForLeaders?: boolean } = {},
+  ): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.CreateTopics, {
+      topics: topics.map((t) => ({
+        name: t.topic,
+        numPartitions: t.numPartitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: Object.entries(t.assignments ?? {}).map(([p, ids]) => ({ partitionIndex: Number(p), brokerIds: ids })),
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs,
+      validateOnly: opts.validateOnly ?? false,
+    }, { ...opts, timeoutMs: timeoutMs + 5_000 });
+    for (const t of res.topics) {
+      if (t.errorCode === 36 /* TOPIC_ALREADY_EXISTS */ && opts.ifNotExists) continue;
+      throwIfError(t.errorCode, `${t.name}: ${t.errorMessage ?? ''}`);
+    }
+    if (opts.validateOnly || opts.waitForLeaders === false) return;
+    await this.waitForLeaders(topics.map((t) => t.topic), opts);
+  }
+
+  /** Polls metadata until every partition of every topic has a leader. */
+  async waitForLeaders(topics: string[], opts: CallOptions = {}): Promise<void> {
+    const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+      const m = await this.cluster.refreshMetadata({ ...opts, topics });
+      const ready = topics.every((name) => {
+        const t = m.topics.get(name);
+        return t && t.errorCode === 0 && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+      if (performance.now() > deadline) throw new KafkaError(`topics ${topics.join(', ')} have no leaders yet`, true);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  async deleteTopics(topics: string[], opts: CallOptions & { ifExists?: boolean } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.DeleteTopics, (conn) =>
+      conn.version(Api.DeleteTopics) >= 6
+        ? { topics: topics.map((name) => ({ name })), timeoutMs }
+        : { topicNames: topics, timeoutMs },
+    { ...opts, timeoutMs: timeoutMs + 5_000 });
+    for (const r of res.responses) {
+      if (r.errorCode === 3 /* UNKNOWN_TOPIC_OR_PARTITION */ && opts.ifExists) continue;
+      throwIfError(r.errorCode, `${r.name ?? r.topicId}: ${r.errorMessage ?? ''}`);
+    }
+    this.cluster.invalidate();
+  }
+
+  /** Raises a topic's partition count to `count`. */
+  async createPartitions(topic: string, count: number, opts: CallOptions & { validateOnly?: boolean } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.CreatePartitions, {
+      topics: [{ name: topic, count, assignments: null }],
+      timeoutMs,
+      validateOnly: opts.validateOnly ?? false,
+    }, { ...opts, timeoutMs: timeoutMs + 5_000 });
+    for (const r of res.results) throwIfError(r.errorCode, `${r.name}: ${r.errorMessage ?? ''}`);
+    this.cluster.invalidate();
+  }
+
+  // ----------------------------------------------------------------------------------------- offsets
+
+  /**
+   * Offsets of a topic's partitions (all partitions when none are named): the log start ('earliest'),
+   * the log end ('latest', the high watermark; the last stable offset with readCommitted), or the
+   * first offset whose timestamp is at or after a Date (-1n when there is none).
+   */
+  async listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    opts: CallOptions & { partitions?: number[]; readCommitted?: boolean } = {},
+  ): Promise<Map<number, PartitionOffset>> {
+    const t = await this.cluster.topic(topic, opts);
+    const partitions = opts.partitions ?? t.partitions.map((p) => p.partition);
+    const timestamp = spec instanceof Date ? BigInt(spec.getTime()) : TIMESTAMP[spec];
+    const out = new Map<number, PartitionOffset>();
+    await Promise.all(
+      [...(await this.byLeader(topic, partitions, opts))].map(async ([, parts]) => {
+        const res = await this.cluster.call(
+          (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
+          Api.ListOffsets,
+          {
+            replicaId: -1,
+            isolationLevel: opts.readCommitted ? 1 : 0,
+            topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
+            timeoutMs: opts.timeoutMs ?? 30_000,
+          },
+          { ...opts, check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `${topic}/${p.partitionIndex}`))) },
+        );
+        for (const rt of res.topics) {
+          for (const p of rt.partitions) {
+            out.set(p.partitionIndex, {
+              partition: p.partitionIndex,
+              offset: p.offset ?? -1n,
+              timestamp: p.timestamp !== undefined && p.timestamp >= 0n ? new Date(Number(p.timestamp)) : null,
+              leaderEpoch: p.leaderEpoch ?? -1,
+            });
+          }
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Deletes records before the given offsets; resolves with each partition's new log start offset. */
+  async deleteRecords(topic: string, before: Record<number, bigint>, opts: CallOptions = {}): Promise<Map<number, bigint>> {
+    const partitions = Object.keys(before).map(Number);
+    const out = new Map<number, bigint>();
+    await Promise.all(
+      [...(await this.byLeader(topic, partitions, opts))].map(async ([, parts]) => {
+        const res = await this.cluster.call(
+          (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
+          Api.DeleteRecords,
+          { topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, offset: before[p] })) }], timeoutMs: opts.timeoutMs ?? 30_000 },
+          { ...opts, check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `${topic}/${p.partitionIndex}`))) },
+        );
+        for (const rt of res.topics) for (const p of rt.partitions) out.set(p.partitionIndex, p.lowWatermark);
+      }),
+    );
+    return out;
+  }
+
+  private async byLeader(topic: string, partitions: number[], opts: CallOptions): Promise<Map<number, number[]>> {
+    const t = await this.cluster.topic(topic, opts);
+    const groups = new Map<number, number[]>();
+    for (const p of partitions) {
+      const info = t.partitions.find((x) => x.partition === p);
+      if (!info) throw new KafkaProtocolError(3, `partition ${topic}/${p} does not exist`);
+      const list = groups.get(info.leader) ?? [];
+      list.push(p);
+      groups.set(info.leader, list);
+    }
+    return groups;
+  }
+
+  // ----------------------------------------------------------------------------------------- configs
+
+  async describeConfigs(resource: ConfigResource, opts: CallOptions & { keys?: string[] } = {}): Promise<Record<string, ConfigEntry>> {
+    const route = resource.type === 'broker'
+      ? (o: CallOptions) => this.cluster.brokerConnection(Number(resource.name), 'admin', o)
+      : (o: CallOptions) => this.cluster.anyConnection('admin', o);
+    const res = await this.cluster.call(route, Api.DescribeConfigs, {
+      resources: [{ resourceType: RESOURCE_TYPE[resource.type], resourceName: resource.name, configurationKeys: opts.keys ?? null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    }, opts);
+    const out: Record<string, ConfigEntry> = {};
+    for (const r of res.results) {
+      throwIfError(r.errorCode, `${resource.type} ${resource.name}: ${r.errorMessage ?? ''}`);
+      for (const c of r.configs) {
+        out[c.name] = {
+          value: c.value,
+          readOnly: c.readOnly,
+          isDefault: c.isDefault ?? c.configSource === 5,
+          sensitive: c.isSensitive,
+          source: c.configSource ?? -1,
+        };
+      }
+    }
+    return out;
+  }
+
+  /** Sets (string) or resets to default (null) configuration keys of a topic or broker. */
+  async alterConfigs(resource: ConfigResource, changes: Record<string, string | null>, opts: CallOptions & { validateOnly?: boolean } = {}): Promise<void> {
+    const route = resource.type === 'broker'
+      ? (o: CallOptions) => this.cluster.brokerConnection(Number(resource.name), 'admin', o)
+      : (o: CallOptions) => this.cluster.anyConnection('admin', o);
+    const res = await this.cluster.call(route, Api.IncrementalAlterConfigs, {
+      resources: [{
+        resourceType: RESOURCE_TYPE[resource.type],
+        resourceName: resource.name,
+        configs: Object.entries(changes).map(([name, value]) => ({ name, configOperation: value === null ? 1 : 0, value })),
+      }],
+      validateOnly: opts.validateOnly ?? false,
+    }, opts);
+    for (const r of res.responses) throwIfError(r.errorCode, `${resource.type} ${resource.name}: ${r.errorMessage ?? ''}`);
+  }
+
+  // ------------------------------------------------------------------------------------------ groups
+
+  /** Every group of the cluster: each broker lists the groups it coordinates. */
+  async listGroups(opts: CallOptions = {}): Promise<GroupListing[]> {
+    const m = await this.cluster.metadata([], opts);
+    const lists = await Promise.all(
+      [...m.brokers.keys()].map((id) =>
+        this.cluster.call((o) => this.cluster.brokerConnection(id, 'admin', o), Api.ListGroups, { statesFilter: [], typesFilter: [] }, opts),
+      ),
+    );
+    const out: GroupListing[] = [];
+    for (const res of lists) {
+      throwIfError(res.errorCode);
+      for (const g of res.groups) out.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState ?? '', type: g.groupType ?? '' });
+    }
+    return out.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async describeGroups(groupIds: string[], opts: CallOptions = {}): Promise<GroupDescription[]> {
+    return Promise.all(
+      groupIds.map(async (groupId) => {
+        const res = await this.groupCall(groupId, Api.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false }, (r) => r.groups[0]?.errorCode ?? 0, opts);
+        const g = res.groups[0];
+        return {
+          groupId: g.groupId,
+          state: g.groupState,
+          protocolType: g.protocolType,
+          protocol: g.protocolData,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId ?? null,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            metadata: m.memberMetadata,
+            assignment: m.memberAssignment,
+          })),
+        };
+      }),
+    );
+  }
+
+  /** A group's committed offsets, for the given topics or (when omitted) every topic it has committed. */
+  async fetchOffsets(groupId: string, topics?: { topic: string; partitions?: number[] }[], opts: CallOptions = {}): Promise<CommittedOffset[]> {
+    const wanted = topics
+      ? await Promise.all(topics.map(async (t) => ({
+          name: t.topic,
+          partitionIndexes: t.partitions ?? (await this.cluster.topic(t.topic, opts)).partitions.map((p) => p.partition),
+        })))
+      : null;
+    const res = await this.groupCall(
+      groupId,
+      Api.OffsetFetch,
+      (version) =>
+        version >= 8
+          ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: wanted }], requireStable: true }
+          : { groupId, topics: wanted, requireStable: true },
+      (r) => (r.groups?.length ? r.groups[0].errorCode : (r.errorCode ?? 0)),
+      opts,
+    );
+    const topicsOut = res.groups?.length ? res.groups[0].topics : (res.topics ?? []);
+    const out: CommittedOffset[] = [];
+    for (const t of topicsOut) {
+      for (const p of t.partitions) {
+        throwIfError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+        out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? null, leaderEpoch: p.committedLeaderEpoch ?? -1 });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Commits offsets for a group that has no active members (an admin reset, or a standalone consumer).
+   * Members of an active group commit through their Reader, which carries the generation.
+   */
+  async commitOffsets(groupId: string, offsets: { topic: string; partition: number; offset: bigint; metadata?: string }[], opts: CallOptions = {}): Promise<void> {
+    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: o.metadata ?? null });
+      byTopic.set(o.topic, list);
+    }
+    const res = await this.groupCall(groupId, Api.OffsetCommit, {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    }, (r) => r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0, opts);
+    for (const t of res.topics) for (const p of t.partitions) throwIfError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+  }
+
+  /** A request to a group's coordinator, following it when it moves. */
+  private groupCall<Req, Res>(
+    groupId: string,
+    api: ApiCodec<Req, Res>,
+    body: Encodable<Req> | ((version: number) => Encodable<Req>),
+    errorOf: (res: Res) => number,
+    opts: CallOptions,
+  ): Promise<Res> {
+    return this.cluster.call(
+      (o) => this.coordinators.connection(groupId, 'admin', 'group', o),
+      api,
+      (conn) => (typeof body === 'function' ? (body as (v: number) => Encodable<Req>)(conn.version(api)) : body),
+      {
+        ...opts,
+        check: (res) => {
+          const code = errorOf(res);
+          // Retriable coordinator errors go back through the retry policy, with the cache forgotten.
+          if (code !== 0 && (this.coordinators.forgetOn(code, groupId) || code === 14 /* COORDINATOR_LOAD_IN_PROGRESS */)) {
+            throw new KafkaProtocolError(code, `group ${groupId}`);
+          }
+        },
+      },
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------- raw
+
+  /**
+   * Sends any request the codec knows to one broker (a node id, or any broker) and returns the decoded
+   * response as it is: no retries, no error-code checks. For protocol-level testing and tools.
+   */
+  async request<Req, Res>(api: ApiCodec<Req, Res>, body: Encodable<Req>, opts: CallOptions & { broker?: number; version?: number } = {}): Promise<Res> {
+    const conn = opts.broker === undefined ? await this.cluster.anyConnection('admin', opts) : await this.cluster.brokerConnection(opts.broker, 'admin', opts);
+    return conn.request(api, body, { version: opts.version, signal: opts.signal, timeoutMs: opts.timeoutMs });
+  }
+
+  async close(): Promise<void> {
+    this.cluster.close();
+  }
+}

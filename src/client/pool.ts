@@ -1,0 +1,94 @@
+// Connections per broker and purpose, opened lazily, reopened after a break with exponential backoff.
+// A broker answers one connection's requests strictly in order, so a fetch that long-polls for seconds
+// would hold up a produce or a heartbeat queued behind it: each purpose gets its own connection.
+import { ClosedError } from '../protocol/errors.ts';
+import { Connection, type ConnectionOptions } from './connection.ts';
+import { backoff, sleep } from './retry.ts';
+
+export type Purpose = 'control' | 'produce' | 'fetch' | 'group' | 'heartbeat' | 'admin';
+
+export type BaseConnectionOptions = Omit<ConnectionOptions, 'host' | 'port' | 'signal'>;
+
+interface Entry {
+  conn: Connection | null;
+  opening: Promise<Connection> | null;
+  failures: number;
+  retryAt: number;
+}
+
+export interface PoolHooks {
+  /** A connection was dialled (for stats). */
+  onDial?: (remote: string, ms: number, ok: boolean) => void;
+}
+
+export class ConnectionPool {
+  private readonly entries = new Map<string, Entry>();
+  private closed = false;
+
+  constructor(
+    private readonly base: BaseConnectionOptions,
+    private readonly reconnect: { backoffMinMs: number; backoffMaxMs: number } = { backoffMinMs: 100, backoffMaxMs: 10_000 },
+    private readonly hooks: PoolHooks = {},
+  ) {}
+
+  /** The open connection for (broker, purpose), dialling it when there is none. */
+  async get(host: string, port: number, purpose: Purpose | string, signal?: AbortSignal): Promise<Connection> {
+    if (this.closed) throw new ClosedError('connection pool closed');
+    const key = `${host}:${port}/${purpose}`;
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = { conn: null, opening: null, failures: 0, retryAt: 0 }));
+    if (e.conn && !e.conn.closed) return e.conn;
+    if (!e.opening) e.opening = this.open(e, host, port, signal);
+    return e.opening;
+  }
+
+  private async open(e: Entry, host: string, port: number, signal?: AbortSignal): Promise<Connection> {
+    try {
+      const wait = e.retryAt - performance.now();
+      if (wait > 0) await sleep(wait, signal);
+      const t0 = performance.now();
+      try {
+        const conn = await Connection.open({ ...this.base, host, port, signal });
+        this.hooks.onDial?.(conn.remote, performance.now() - t0, true);
+        if (this.closed) {
+          conn.close();
+          throw new ClosedError('connection pool closed');
+        }
+        e.conn = conn;
+        e.failures = 0;
+        conn.onClose(() => {
+          // The next dial after a break waits a little, so a restarting broker is not hammered.
+          if (e.conn === conn) {
+            e.conn = null;
+            e.retryAt = performance.now() + backoff(1, this.reconnect.backoffMinMs, this.reconnect.backoffMinMs * 2);
+          }
+        });
+        return conn;
+      } catch (err) {
+        this.hooks.onDial?.(`${host}:${port}`, performance.now() - t0, false);
+        e.failures++;
+        e.retryAt = performance.now() + backoff(e.failures, this.reconnect.backoffMinMs, this.reconnect.backoffMaxMs);
+        throw err;
+      }
+    } finally {
+      e.opening = null;
+    }
+  }
+
+  /** Closes every connection to one broker (after it is gone from metadata, or misbehaved). */
+  closeBroker(host: string, port: number): void {
+    const prefix = `${host}:${port}/`;
+    for (const [key, e] of this.entries) {
+      if (key.startsWith(prefix)) {
+        e.conn?.close();
+        this.entries.delete(key);
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const e of this.entries.values()) e.conn?.close();
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,58 @@
+// The one retry policy of the client: bounded attempts, exponential backoff with full jitter, driven by
+// each error's `retriable` flag (from Kafka's error table for broker errors). Callers say what to do
+// between attempts (refresh metadata, pick another broker); the policy only decides whether and when.
+import { AbortedError, KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  signal?: AbortSignal;
+  /** Called before each new attempt with the error that ended the last one. */
+  onRetry?: (err: KafkaError, attempt: number) => void | Promise<void>;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 5, backoffMinMs: 100, backoffMaxMs: 1000 };
+
+export function isRetriable(err: unknown): err is KafkaError {
+  return err instanceof KafkaError && err.retriable;
+}
+
+export function invalidatesMetadata(err: unknown): boolean {
+  return err instanceof KafkaProtocolError && err.invalidatesMetadata;
+}
+
+/** Delay before attempt n (1-based retries): uniform in [min, min(max, min * 2^n)]. */
+export function backoff(n: number, minMs: number, maxMs: number): number {
+  const cap = Math.min(maxMs, minMs * 2 ** Math.min(n, 20));
+  return minMs + Math.random() * Math.max(0, cap - minMs);
+}
+
+/** Resolves after ms, or rejects with AbortedError when the signal fires first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError('aborted', signal.reason));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new AbortedError('aborted', signal?.reason));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (!isRetriable(err) || attempt >= opts.attempts || opts.signal?.aborted) throw err;
+      await opts.onRetry?.(err, attempt);
+      await sleep(backoff(attempt, opts.backoffMinMs, opts.backoffMaxMs), opts.signal);
+    }
+  }
+}

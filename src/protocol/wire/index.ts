@@ -1,0 +1,4 @@
+export { Reader } from './reader.ts';
+export { Writer, utf8Length } from './writer.ts';
+export { ZERO_UUID, uuidFromString, uuidToString } from './uuid.ts';
+export { uvarintSize, varintSize, varlongSize, zigzag32, unzigzag32, zigzag64, unzigzag64 } from './varint.ts';

@@ -1,0 +1,53 @@
+// Access to the local clusters started by scripts/kafka.mjs. A test that needs a broker calls
+// `cluster('a')`: when no cluster is running this throws, so the test fails loudly instead of skipping.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const STATE_DIR = resolve(process.env.MKA_KAFKA_STATE ?? join(ROOT, '.kafka'));
+const run = promisify(execFile);
+
+export type ClusterName = 'a' | 'b';
+
+export interface LocalCluster {
+  clusterId: string;
+  bootstrap: string[];
+  nodes: { id: number; port: number }[];
+  sasl?: { bootstrap: string[]; username: string; password: string };
+  ssl?: { bootstrap: string[]; caFile: string };
+}
+
+export function cluster(name: ClusterName): LocalCluster {
+  let file: { clusters: Record<string, LocalCluster> };
+  try {
+    file = JSON.parse(readFileSync(join(STATE_DIR, 'clusters.json'), 'utf8'));
+  } catch (e) {
+    throw new Error(
+      `no local Kafka cluster is running (${join(STATE_DIR, 'clusters.json')} is missing): ` +
+        'run the tests with `npm test`, or start the clusters with `npm run kafka:up`',
+      { cause: e },
+    );
+  }
+  const c = file.clusters[name];
+  if (!c) throw new Error(`cluster ${name} is not in clusters.json`);
+  return c;
+}
+
+async function harness(...args: string[]): Promise<void> {
+  await run(process.execPath, [join(ROOT, 'scripts', 'kafka.mjs'), ...args], { cwd: ROOT });
+}
+
+export const stopBroker = (c: ClusterName, id: number, opts: { kill?: boolean } = {}) =>
+  harness('stop-broker', c, String(id), ...(opts.kill ? ['--kill'] : []));
+export const startBroker = (c: ClusterName, id: number) => harness('start-broker', c, String(id));
+export const stopCluster = (c: ClusterName, opts: { kill?: boolean } = {}) =>
+  harness('stop-cluster', c, ...(opts.kill ? ['--kill'] : []));
+export const startCluster = (c: ClusterName) => harness('start-cluster', c);
+
+/** A topic name no other test uses. */
+export function uniqueTopic(prefix = 't'): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
