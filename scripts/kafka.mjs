@@ -423,6 +423,29 @@ export async function startCluster(name) {
 
 // ----------------------------------------------------------------------------------------------- CLI
 
+/**
+ * Runs one of Kafka's own tools (e.g. org.apache.kafka.tools.ConsoleProducer) with the cached jars,
+ * stdin piped from `input`; resolves with its stdout. Tests use it to write data the Java way.
+ */
+export function runTool(className, args, input = '') {
+  const libs = fetchJars();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mka-tool-'));
+  return new Promise((resolve, reject) => {
+    const p = spawn('java', [...javaArgs(libs, dir).map((a) => a.replace('-Xmx512m', '-Xmx256m')), className, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (code === 0) resolve(out);
+      else reject(new Error(`${className} failed (${code}):\n${err}${out}`));
+    });
+    p.stdin.end(input);
+  });
+}
+
 async function main(argv) {
   const [cmd, ...rest] = argv;
   const kill = rest.includes('--kill');
@@ -452,6 +475,12 @@ async function main(argv) {
     case 'start-cluster':
       await startCluster(args[0]);
       break;
+    case 'tool': {
+      const chunks = [];
+      if (!process.stdin.isTTY) for await (const c of process.stdin) chunks.push(c);
+      process.stdout.write(await runTool(args[0], rest.slice(1), Buffer.concat(chunks)));
+      break;
+    }
     default:
       console.error('usage: kafka.mjs up|down|status|fetch|stop-broker C ID [--kill]|start-broker C ID|stop-cluster C [--kill]|start-cluster C');
       process.exitCode = 2;

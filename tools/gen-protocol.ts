@@ -59,6 +59,12 @@ interface Ctx {
   /** Generated struct interfaces and functions, in order. */
   out: string[];
   done: Set<string>;
+  /**
+   * Versions in which each struct can occur: the union of every place that uses it. A common struct
+   * may be used by several fields with different versions, and its one reader and writer must serve
+   * them all.
+   */
+  ranges: Map<string, VersionRange>;
 }
 
 function structTypeName(ctx: Ctx, t: string): string {
@@ -210,7 +216,9 @@ function writeValue(ctx: Ctx, f: FieldSpec, val: string, range: VersionRange, fl
     }
   } else if (isStruct(f)) {
     const sub = structTypeName(ctx, f.type);
-    if (nullableSome) lines.push(`if (${val} === null) w.int8(-1);`, `else {`, `  w.int8(1);`, `  write${sub}(w, v, ${val});`, `}`);
+    // The -1/1 presence marker exists only in the versions where the struct is nullable.
+    if (nullableSome && nullableAll) lines.push(`if (${val} === null) w.int8(-1);`, `else {`, `  w.int8(1);`, `  write${sub}(w, v, ${val});`, `}`);
+    else if (nullableSome) lines.push(`if (${nullCond}) {`, `  if (${val} === null) w.int8(-1);`, `  else {`, `    w.int8(1);`, `    write${sub}(w, v, ${val});`, `  }`, `} else write${sub}(w, v, ${val} ?? ({} as ${sub}));`);
     else lines.push(`write${sub}(w, v, ${val} ?? ({} as ${sub}));`);
   } else {
     const fl = f.flexibleVersions ? cond(f.flexibleVersions, range) : flex;
@@ -244,7 +252,8 @@ function readValue(ctx: Ctx, f: FieldSpec, range: VersionRange, flex: string): {
   }
   if (isStruct(f)) {
     const sub = structTypeName(ctx, f.type);
-    if (nullCond !== 'false') return { pre: [], expr: `(r.int8() < 0 ? null : read${sub}(r, v))` };
+    if (nullCond === 'true') return { pre: [], expr: `(r.int8() < 0 ? null : read${sub}(r, v))` };
+    if (nullCond !== 'false') return { pre: [], expr: `(${nullCond} ? (r.int8() < 0 ? null : read${sub}(r, v)) : read${sub}(r, v))` };
     return { pre: [], expr: `read${sub}(r, v)` };
   }
   const fl = f.flexibleVersions ? cond(f.flexibleVersions, range) : flex;
@@ -253,13 +262,28 @@ function readValue(ctx: Ctx, f: FieldSpec, range: VersionRange, flex: string): {
 
 // ------------------------------------------------------------------------------------------ structs
 
+/** Fills ctx.ranges: for every struct, the smallest range holding every version it can occur in. */
+function collectRanges(ctx: Ctx, name: string, fields: FieldSpec[], range: VersionRange): void {
+  if (isEmpty(range)) return;
+  const known = ctx.ranges.get(name);
+  const merged = known ? { min: Math.min(known.min, range.min), max: Math.max(known.max, range.max) } : range;
+  if (known && merged.min === known.min && merged.max === known.max) return;
+  ctx.ranges.set(name, merged);
+  for (const f of fields) {
+    const sub = structFields(ctx.msg, f);
+    if (sub) collectRanges(ctx, structTypeName(ctx, elementType(f.type) ?? f.type), sub, intersect(merged, f.versions));
+  }
+}
+
 /**
- * Emits interface, writer and reader of one struct (and, first, of the structs it contains).
- * `range` is the set of versions in which the struct can occur.
+ * Emits interface, writer and reader of one struct (and, first, of the structs it contains). The
+ * versions the struct can occur in are those collectRanges found over all its uses (`pathRange`, the
+ * versions of this one use, is the fallback).
  */
-function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], range: VersionRange): void {
+function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], pathRange: VersionRange): void {
   if (ctx.done.has(name)) return;
   ctx.done.add(name);
+  const range = ctx.ranges.get(name) ?? pathRange;
   for (const f of fields) {
     const sub = structFields(ctx.msg, f);
     if (sub) emitStruct(ctx, structTypeName(ctx, elementType(f.type) ?? f.type), sub, intersect(range, f.versions));
@@ -419,7 +443,8 @@ const IMPORTS = [
 ];
 
 function structBody(msg: MessageSpec): string[] {
-  const ctx: Ctx = { msg, out: [], done: new Set() };
+  const ctx: Ctx = { msg, out: [], done: new Set(), ranges: new Map() };
+  collectRanges(ctx, msg.name, msg.fields, msg.validVersions);
   emitStruct(ctx, msg.name, msg.fields, msg.validVersions);
   // Nested `new Reader(...)` in tagged-field readers refers to the runtime class.
   return ctx.out.map((s) => s.replace(/new Reader\(/g, 'new SubReader('));

@@ -219,9 +219,12 @@ export class Cluster {
     body: Encodable<Req> | ((conn: Connection) => Encodable<Req>),
     opts: CallOptions & { check?: (res: Res) => void } = {},
   ): Promise<Res> {
+    // The route may make calls of its own (FindCoordinator): they get the caller's signal and
+    // timeout, not this call's response check.
+    const { check: _check, ...routeOpts } = opts;
     return withRetry(
       async () => {
-        const conn = await route(opts);
+        const conn = await route(routeOpts);
         const req = typeof body === 'function' ? (body as (c: Connection) => Encodable<Req>)(conn) : body;
         const res = await conn.request(api, req, { signal: opts.signal, timeoutMs: opts.timeoutMs });
         opts.check?.(res);

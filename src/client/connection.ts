@@ -263,14 +263,19 @@ export class Connection {
       this.inflightHead = 0;
     }
     const r = new Reader(frame);
-    const correlationId = readResponseCorrelation(r, p.api, p.version);
-    if (correlationId !== p.correlationId) {
-      throw new ConnectionError(
-        `${this.remote} answered correlation id ${correlationId} where ${p.correlationId} was due`,
-        true,
-      );
-    }
     p.cleanup();
+    let correlationId: number;
+    try {
+      correlationId = readResponseCorrelation(r, p.api, p.version);
+      if (correlationId !== p.correlationId) {
+        throw new ConnectionError(`${this.remote} answered correlation id ${correlationId} where ${p.correlationId} was due`, true);
+      }
+    } catch (e) {
+      // The stream is out of step: this request fails with the rest when the caller closes us.
+      const err = e instanceof KafkaError ? e : new ConnectionError(String(e), true);
+      if (!p.abandoned) p.reject(err);
+      throw err;
+    }
     this.pump();
     if (p.abandoned) return;
     try {

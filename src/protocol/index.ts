@@ -4,3 +4,5 @@ export * from './wire/index.ts';
 export * from './messages/index.ts';
 export * from './errors.ts';
 export { EMPTY_BYTES } from './codec.ts';
+export * from './records/index.ts';
+export * from './compression/index.ts';

@@ -24,7 +24,7 @@ describe('Client admin calls', () => {
     assert.equal(m.topics[0].partitions.length, 5);
     await client.deleteTopics([topic]);
     // Deletion is asynchronous on the controller; the listing catches up.
-    for (let i = 0; i < 50 && (await client.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && (await client.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(!(await client.listTopics()).includes(topic));
     await client.deleteTopics([topic], { ifExists: true });
   });

@@ -4,13 +4,12 @@ import type { ClusterConfig } from '../cluster.ts';
 import type { Balancer } from './balancers.ts';
 import { Murmur2Balancer } from './balancers.ts';
 
-export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+import type { CompressionName } from '../../protocol/compression/index.ts';
 
 /** none: no answer awaited (0); leader: the leader wrote it (1); all: every in-sync replica has it (-1). */
 export type RequiredAcks = 'none' | 'leader' | 'all';
 
 export const ACKS: Record<RequiredAcks, number> = { none: 0, leader: 1, all: -1 };
-export const COMPRESSION_TYPE: Record<Compression, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 export interface WriterMessage {
   /** Required when the writer has no topic; refused when it has one (as kafka-go does). */
@@ -51,7 +50,7 @@ export interface WriterConfig extends ClusterConfig {
   /** writeMessages returns once messages are queued; `completion` receives every outcome. */
   async?: boolean;
   completion?: (messages: readonly WriterMessage[], error: Error | null, results: readonly (WriteResult | null)[]) => void;
-  compression?: Compression;
+  compression?: CompressionName;
   /** Ask the broker to create unknown topics (its auto.create.topics.enable must allow it). */
   allowAutoTopicCreation?: boolean;
   /** Batches in flight per partition; order is kept under retries. At most 5 with idempotence. */

@@ -6,10 +6,10 @@ import { Api } from '../../protocol/messages/index.ts';
 import { AbortedError, ClosedError, ConnectionError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
 import { Cluster } from '../cluster.ts';
 import { backoff, invalidatesMetadata } from '../retry.ts';
+import { parseCompression, type CompressionType } from '../../protocol/compression/index.ts';
 import { createBatchEncoder, type OpenBatchEncoder, type SealedBatch } from './batch.ts';
 import {
   ACKS,
-  COMPRESSION_TYPE,
   resolveWriterConfig,
   type ResolvedWriterConfig,
   type WriteResult,
@@ -89,7 +89,7 @@ export class Writer {
   readonly config: ResolvedWriterConfig;
   private readonly cluster: Cluster;
   private readonly partitions = new Map<string, PartitionState>();
-  private readonly compressionType: number;
+  private readonly compressionType: CompressionType;
   private producer: ProducerIdentity | null = null;
   private producerInit: Promise<ProducerIdentity> | null = null;
   private needsReset = false;
@@ -115,8 +115,7 @@ export class Writer {
   constructor(config: WriterConfig) {
     this.config = resolveWriterConfig(config);
     this.cluster = new Cluster({ ...config, requestTimeoutMs: config.requestTimeoutMs ?? this.config.writeTimeoutMs + 5_000 });
-    this.compressionType = COMPRESSION_TYPE[this.config.compression];
-    if (this.compressionType === undefined) throw new KafkaError(`unknown compression ${this.config.compression}`, false);
+    this.compressionType = parseCompression(this.config.compression);
   }
 
   // ------------------------------------------------------------------------------------- public API

@@ -18,32 +18,36 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
 }
 
 function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, v: number, x: Encodable<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>): void {
+  const flex = v >= 3;
   {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("AddPartitionsToTxnRequestAddPartitionsToTxnTopic.name");
-    w.compactString(f_name);
+    flex ? w.compactString(f_name) : w.string(f_name);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
     if (f_partitions == null) missing("AddPartitionsToTxnRequestAddPartitionsToTxnTopic.partitions");
-    w.compactArrayLength(f_partitions.length);
+    flex ? w.compactArrayLength(f_partitions.length) : w.arrayLength(f_partitions.length);
     for (const e of f_partitions) w.int32(e);
   }
-  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-  else w.uvarint(0);
+  if (flex) {
+    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+    else w.uvarint(0);
+  }
 }
 
 const FIELDS_AddPartitionsToTxnRequestAddPartitionsToTxnTopic = ["(start)","name","partitions","(tagged fields)"];
 
 function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: number): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
+  const flex = v >= 3;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = r.compactString();
+    const l_name: string = flex ? r.compactString() : r.string();
     field = 2;
     let l_partitions: number[];
     {
-      const n = r.compactArrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -53,12 +57,14 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: numb
       l_partitions = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
-    const count = r.uvarint();
-    for (let i = 0; i < count; i++) {
-      const [tag, size] = readTagHeader(r);
-      const end = r.offset + size;
-      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+    if (flex) {
+      field = 3;
+      const count = r.uvarint();
+      for (let i = 0; i < count; i++) {
+        const [tag, size] = readTagHeader(r);
+        const end = r.offset + size;
+        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+      }
     }
     return { name: l_name, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
@@ -298,6 +304,7 @@ export interface AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
 }
 
 function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w: Writer, v: number, x: Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult>): void {
+  const flex = v >= 3;
   {
     const f_partitionIndex = x.partitionIndex === undefined ? 0 : x.partitionIndex;
     w.int32(f_partitionIndex);
@@ -306,13 +313,16 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w: Wri
     const f_partitionErrorCode = x.partitionErrorCode === undefined ? 0 : x.partitionErrorCode;
     w.int16(f_partitionErrorCode);
   }
-  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-  else w.uvarint(0);
+  if (flex) {
+    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+    else w.uvarint(0);
+  }
 }
 
 const FIELDS_AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = ["(start)","partitionIndex","partitionErrorCode","(tagged fields)"];
 
 function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Reader, v: number): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+  const flex = v >= 3;
   let field = 0;
   try {
     field = 1;
@@ -320,12 +330,14 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Read
     field = 2;
     const l_partitionErrorCode: number = r.int16();
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
-    const count = r.uvarint();
-    for (let i = 0; i < count; i++) {
-      const [tag, size] = readTagHeader(r);
-      const end = r.offset + size;
-      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+    if (flex) {
+      field = 3;
+      const count = r.uvarint();
+      for (let i = 0; i < count; i++) {
+        const [tag, size] = readTagHeader(r);
+        const end = r.offset + size;
+        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+      }
     }
     return { partitionIndex: l_partitionIndex, partitionErrorCode: l_partitionErrorCode, unknownTaggedFields };
   } catch (e) {
@@ -343,32 +355,36 @@ export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
 }
 
 function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: Writer, v: number, x: Encodable<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>): void {
+  const flex = v >= 3;
   {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult.name");
-    w.compactString(f_name);
+    flex ? w.compactString(f_name) : w.string(f_name);
   }
   {
     const f_resultsByPartition = x.resultsByPartition === undefined ? [] : x.resultsByPartition;
     if (f_resultsByPartition == null) missing("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult.resultsByPartition");
-    w.compactArrayLength(f_resultsByPartition.length);
+    flex ? w.compactArrayLength(f_resultsByPartition.length) : w.arrayLength(f_resultsByPartition.length);
     for (const e of f_resultsByPartition) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, v, e);
   }
-  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-  else w.uvarint(0);
+  if (flex) {
+    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+    else w.uvarint(0);
+  }
 }
 
 const FIELDS_AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = ["(start)","name","resultsByPartition","(tagged fields)"];
 
 function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, v: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
+  const flex = v >= 3;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = r.compactString();
+    const l_name: string = flex ? r.compactString() : r.string();
     field = 2;
     let l_resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
     {
-      const n = r.compactArrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] | null = null;
       if (n !== null) {
@@ -378,12 +394,14 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, 
       l_resultsByPartition = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
-    const count = r.uvarint();
-    for (let i = 0; i < count; i++) {
-      const [tag, size] = readTagHeader(r);
-      const end = r.offset + size;
-      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+    if (flex) {
+      field = 3;
+      const count = r.uvarint();
+      for (let i = 0; i < count; i++) {
+        const [tag, size] = readTagHeader(r);
+        const end = r.offset + size;
+        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+      }
     }
     return { name: l_name, resultsByPartition: l_resultsByPartition, unknownTaggedFields };
   } catch (e) {

@@ -26,15 +26,24 @@ export interface LeaderAndIsrRequestLeaderAndIsrPartitionState {
   partitionEpoch: number;
   /** The replica IDs. */
   replicas: number[];
+  /** The replica IDs that we are adding this partition to, or null if no replicas are being added. */
+  addingReplicas: number[];
+  /** The replica IDs that we are removing this partition from, or null if no replicas are being removed. */
+  removingReplicas: number[];
   /** Whether the replica should have existed on the broker or not. */
   isNew: boolean;
+  /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. */
+  leaderRecoveryState: number;
+  /** Tagged fields this schema does not know, kept for re-encoding. */
+  unknownTaggedFields?: TaggedField[];
 }
 
 function writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, v: number, x: Encodable<LeaderAndIsrRequestLeaderAndIsrPartitionState>): void {
-  {
+  const flex = v >= 4;
+  if (v <= 1) {
     const f_topicName = x.topicName === undefined ? "" : x.topicName;
     if (f_topicName == null) missing("LeaderAndIsrRequestLeaderAndIsrPartitionState.topicName");
-    w.string(f_topicName);
+    flex ? w.compactString(f_topicName) : w.string(f_topicName);
   }
   {
     const f_partitionIndex = x.partitionIndex === undefined ? 0 : x.partitionIndex;
@@ -55,7 +64,7 @@ function writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, v: number
   {
     const f_isr = x.isr === undefined ? [] : x.isr;
     if (f_isr == null) missing("LeaderAndIsrRequestLeaderAndIsrPartitionState.isr");
-    w.arrayLength(f_isr.length);
+    flex ? w.compactArrayLength(f_isr.length) : w.arrayLength(f_isr.length);
     for (const e of f_isr) w.int32(e);
   }
   {
@@ -65,22 +74,47 @@ function writeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, v: number
   {
     const f_replicas = x.replicas === undefined ? [] : x.replicas;
     if (f_replicas == null) missing("LeaderAndIsrRequestLeaderAndIsrPartitionState.replicas");
-    w.arrayLength(f_replicas.length);
+    flex ? w.compactArrayLength(f_replicas.length) : w.arrayLength(f_replicas.length);
     for (const e of f_replicas) w.int32(e);
+  }
+  if (v >= 3) {
+    const f_addingReplicas = x.addingReplicas === undefined ? [] : x.addingReplicas;
+    if (f_addingReplicas == null) missing("LeaderAndIsrRequestLeaderAndIsrPartitionState.addingReplicas");
+    flex ? w.compactArrayLength(f_addingReplicas.length) : w.arrayLength(f_addingReplicas.length);
+    for (const e of f_addingReplicas) w.int32(e);
+  }
+  if (v >= 3) {
+    const f_removingReplicas = x.removingReplicas === undefined ? [] : x.removingReplicas;
+    if (f_removingReplicas == null) missing("LeaderAndIsrRequestLeaderAndIsrPartitionState.removingReplicas");
+    flex ? w.compactArrayLength(f_removingReplicas.length) : w.arrayLength(f_removingReplicas.length);
+    for (const e of f_removingReplicas) w.int32(e);
   }
   if (v >= 1) {
     const f_isNew = x.isNew === undefined ? false : x.isNew;
     w.bool(f_isNew);
   }
+  if (v >= 6) {
+    const f_leaderRecoveryState = x.leaderRecoveryState === undefined ? 0 : x.leaderRecoveryState;
+    w.int8(f_leaderRecoveryState);
+  }
+  else if (x.leaderRecoveryState !== undefined && x.leaderRecoveryState !== 0) unsupportedField("LeaderAndIsrRequestLeaderAndIsrPartitionState.leaderRecoveryState", v);
+  if (flex) {
+    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+    else w.uvarint(0);
+  }
 }
 
-const FIELDS_LeaderAndIsrRequestLeaderAndIsrPartitionState = ["(start)","topicName","partitionIndex","controllerEpoch","leader","leaderEpoch","isr","partitionEpoch","replicas","isNew"];
+const FIELDS_LeaderAndIsrRequestLeaderAndIsrPartitionState = ["(start)","topicName","partitionIndex","controllerEpoch","leader","leaderEpoch","isr","partitionEpoch","replicas","addingReplicas","removingReplicas","isNew","leaderRecoveryState","(tagged fields)"];
 
 function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number): LeaderAndIsrRequestLeaderAndIsrPartitionState {
+  const flex = v >= 4;
   let field = 0;
   try {
     field = 1;
-    const l_topicName: string = r.string();
+    let l_topicName: string = "";
+    if (v <= 1) {
+      l_topicName = flex ? r.compactString() : r.string();
+    }
     field = 2;
     const l_partitionIndex: number = r.int32();
     field = 3;
@@ -92,7 +126,7 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
     field = 6;
     let l_isr: number[];
     {
-      const n = r.arrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -106,7 +140,7 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
     field = 8;
     let l_replicas: number[];
     {
-      const n = r.arrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -116,11 +150,50 @@ function readLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, v: number)
       l_replicas = a!;
     }
     field = 9;
+    let l_addingReplicas: number[] = [];
+    if (v >= 3) {
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      if (n === null) throw new ProtocolDecodeError('null array where an array is required');
+      let a: number[] | null = null;
+      if (n !== null) {
+        a = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
+      }
+      l_addingReplicas = a!;
+    }
+    field = 10;
+    let l_removingReplicas: number[] = [];
+    if (v >= 3) {
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      if (n === null) throw new ProtocolDecodeError('null array where an array is required');
+      let a: number[] | null = null;
+      if (n !== null) {
+        a = [];
+        for (let i = 0; i < n; i++) a.push(r.int32());
+      }
+      l_removingReplicas = a!;
+    }
+    field = 11;
     let l_isNew: boolean = false;
     if (v >= 1) {
       l_isNew = r.bool();
     }
-    return { topicName: l_topicName, partitionIndex: l_partitionIndex, controllerEpoch: l_controllerEpoch, leader: l_leader, leaderEpoch: l_leaderEpoch, isr: l_isr, partitionEpoch: l_partitionEpoch, replicas: l_replicas, isNew: l_isNew };
+    field = 12;
+    let l_leaderRecoveryState: number = 0;
+    if (v >= 6) {
+      l_leaderRecoveryState = r.int8();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    if (flex) {
+      field = 13;
+      const count = r.uvarint();
+      for (let i = 0; i < count; i++) {
+        const [tag, size] = readTagHeader(r);
+        const end = r.offset + size;
+        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+      }
+    }
+    return { topicName: l_topicName, partitionIndex: l_partitionIndex, controllerEpoch: l_controllerEpoch, leader: l_leader, leaderEpoch: l_leaderEpoch, isr: l_isr, partitionEpoch: l_partitionEpoch, replicas: l_replicas, addingReplicas: l_addingReplicas, removingReplicas: l_removingReplicas, isNew: l_isNew, leaderRecoveryState: l_leaderRecoveryState, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_LeaderAndIsrRequestLeaderAndIsrPartitionState[field], r.offset);
   }
@@ -449,7 +522,7 @@ export interface LeaderAndIsrResponseLeaderAndIsrPartitionError {
 
 function writeLeaderAndIsrResponseLeaderAndIsrPartitionError(w: Writer, v: number, x: Encodable<LeaderAndIsrResponseLeaderAndIsrPartitionError>): void {
   const flex = v >= 4;
-  {
+  if (v <= 4) {
     const f_topicName = x.topicName === undefined ? "" : x.topicName;
     if (f_topicName == null) missing("LeaderAndIsrResponseLeaderAndIsrPartitionError.topicName");
     flex ? w.compactString(f_topicName) : w.string(f_topicName);
@@ -475,7 +548,10 @@ function readLeaderAndIsrResponseLeaderAndIsrPartitionError(r: Reader, v: number
   let field = 0;
   try {
     field = 1;
-    const l_topicName: string = flex ? r.compactString() : r.string();
+    let l_topicName: string = "";
+    if (v <= 4) {
+      l_topicName = flex ? r.compactString() : r.string();
+    }
     field = 2;
     const l_partitionIndex: number = r.int32();
     field = 3;

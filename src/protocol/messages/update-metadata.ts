@@ -29,13 +29,16 @@ export interface UpdateMetadataRequestUpdateMetadataPartitionState {
   replicas: number[];
   /** The replicas of this partition which are offline. */
   offlineReplicas: number[];
+  /** Tagged fields this schema does not know, kept for re-encoding. */
+  unknownTaggedFields?: TaggedField[];
 }
 
 function writeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, v: number, x: Encodable<UpdateMetadataRequestUpdateMetadataPartitionState>): void {
-  {
+  const flex = v >= 6;
+  if (v <= 4) {
     const f_topicName = x.topicName === undefined ? "" : x.topicName;
     if (f_topicName == null) missing("UpdateMetadataRequestUpdateMetadataPartitionState.topicName");
-    w.string(f_topicName);
+    flex ? w.compactString(f_topicName) : w.string(f_topicName);
   }
   {
     const f_partitionIndex = x.partitionIndex === undefined ? 0 : x.partitionIndex;
@@ -56,7 +59,7 @@ function writeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, v: nu
   {
     const f_isr = x.isr === undefined ? [] : x.isr;
     if (f_isr == null) missing("UpdateMetadataRequestUpdateMetadataPartitionState.isr");
-    w.arrayLength(f_isr.length);
+    flex ? w.compactArrayLength(f_isr.length) : w.arrayLength(f_isr.length);
     for (const e of f_isr) w.int32(e);
   }
   {
@@ -66,24 +69,32 @@ function writeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, v: nu
   {
     const f_replicas = x.replicas === undefined ? [] : x.replicas;
     if (f_replicas == null) missing("UpdateMetadataRequestUpdateMetadataPartitionState.replicas");
-    w.arrayLength(f_replicas.length);
+    flex ? w.compactArrayLength(f_replicas.length) : w.arrayLength(f_replicas.length);
     for (const e of f_replicas) w.int32(e);
   }
   if (v >= 4) {
     const f_offlineReplicas = x.offlineReplicas === undefined ? [] : x.offlineReplicas;
     if (f_offlineReplicas == null) missing("UpdateMetadataRequestUpdateMetadataPartitionState.offlineReplicas");
-    w.arrayLength(f_offlineReplicas.length);
+    flex ? w.compactArrayLength(f_offlineReplicas.length) : w.arrayLength(f_offlineReplicas.length);
     for (const e of f_offlineReplicas) w.int32(e);
+  }
+  if (flex) {
+    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+    else w.uvarint(0);
   }
 }
 
-const FIELDS_UpdateMetadataRequestUpdateMetadataPartitionState = ["(start)","topicName","partitionIndex","controllerEpoch","leader","leaderEpoch","isr","zkVersion","replicas","offlineReplicas"];
+const FIELDS_UpdateMetadataRequestUpdateMetadataPartitionState = ["(start)","topicName","partitionIndex","controllerEpoch","leader","leaderEpoch","isr","zkVersion","replicas","offlineReplicas","(tagged fields)"];
 
 function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: number): UpdateMetadataRequestUpdateMetadataPartitionState {
+  const flex = v >= 6;
   let field = 0;
   try {
     field = 1;
-    const l_topicName: string = r.string();
+    let l_topicName: string = "";
+    if (v <= 4) {
+      l_topicName = flex ? r.compactString() : r.string();
+    }
     field = 2;
     const l_partitionIndex: number = r.int32();
     field = 3;
@@ -95,7 +106,7 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
     field = 6;
     let l_isr: number[];
     {
-      const n = r.arrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -109,7 +120,7 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
     field = 8;
     let l_replicas: number[];
     {
-      const n = r.arrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -121,7 +132,7 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
     field = 9;
     let l_offlineReplicas: number[] = [];
     if (v >= 4) {
-      const n = r.arrayLength();
+      const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -130,7 +141,17 @@ function readUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, v: num
       }
       l_offlineReplicas = a!;
     }
-    return { topicName: l_topicName, partitionIndex: l_partitionIndex, controllerEpoch: l_controllerEpoch, leader: l_leader, leaderEpoch: l_leaderEpoch, isr: l_isr, zkVersion: l_zkVersion, replicas: l_replicas, offlineReplicas: l_offlineReplicas };
+    let unknownTaggedFields: TaggedField[] | undefined;
+    if (flex) {
+      field = 10;
+      const count = r.uvarint();
+      for (let i = 0; i < count; i++) {
+        const [tag, size] = readTagHeader(r);
+        const end = r.offset + size;
+        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+      }
+    }
+    return { topicName: l_topicName, partitionIndex: l_partitionIndex, controllerEpoch: l_controllerEpoch, leader: l_leader, leaderEpoch: l_leaderEpoch, isr: l_isr, zkVersion: l_zkVersion, replicas: l_replicas, offlineReplicas: l_offlineReplicas, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_UpdateMetadataRequestUpdateMetadataPartitionState[field], r.offset);
   }

@@ -231,6 +231,35 @@ export class Reader {
     return n === 0 ? null : this.raw(n - 1);
   }
 
+  /** Zig-zag varlong as a JS number; fails beyond ±2^53 rather than lose precision. */
+  varlongNumber(): number {
+    const b = this.buf;
+    let u = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.offset >= this.end) this.fail('varlong runs past the end');
+      const byte = b[this.offset++];
+      u += (byte & 0x7f) * mul;
+      if (byte < 0x80) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      mul *= 0x80;
+    }
+    return this.fail('varlong beyond 2^53');
+  }
+
+  /** Record-format bytes: zig-zag varint length, -1 for null; other negatives are refused. */
+  varintBytes(): Uint8Array | null {
+    const n = this.varint();
+    if (n === -1) return null;
+    return this.raw(n);
+  }
+
+  /** Record-format string (header keys). */
+  varintString(): string {
+    const n = this.varint();
+    if (n < 0) this.fail(`string length ${n} where a non-null string is required`);
+    return this.text(n);
+  }
+
   /** Classic array count (int32, -1 null); a count larger than the remaining bytes is refused. */
   arrayLength(): number | null {
     const n = this.int32();

@@ -220,6 +220,33 @@ export class Writer {
     else this.compactBytes(v);
   }
 
+  /** Zig-zag varlong of an integer held in a JS number (|v| < 2^53): record timestamps without BigInt. */
+  varlongNumber(v: number): void {
+    if (v >= -0x40000000 && v < 0x40000000) return this.varint(v);
+    let u = v >= 0 ? v * 2 : -v * 2 - 1;
+    this.ensure(10);
+    const b = this.buf;
+    while (u >= 0x80) {
+      b[this.pos++] = (u % 0x80) | 0x80;
+      u = Math.floor(u / 0x80);
+    }
+    b[this.pos++] = u;
+  }
+
+  /** Record-format bytes: zig-zag varint length (-1 for null), then the bytes. */
+  varintBytes(v: Uint8Array | null): void {
+    if (v === null) return this.varint(-1);
+    this.varint(v.length);
+    this.raw(v);
+  }
+
+  /** Record-format string (header keys): zig-zag varint byte length, then UTF-8. */
+  varintString(v: string): void {
+    const n = utf8Length(v);
+    this.varint(n);
+    this.utf8(v, n);
+  }
+
   /** Classic array length: int32, -1 for null. */
   arrayLength(n: number | null): void {
     this.int32(n === null ? -1 : n);

@@ -1,0 +1,44 @@
+// Kafka's own Java console producer and consumer, run from the jars the harness fetched: the
+// reference implementation on the other side of interop tests.
+import { runTool } from '../../scripts/kafka.mjs';
+
+export interface JavaRecord {
+  key: string;
+  value: string;
+  headers: [string, string][];
+}
+
+/** Writes records with Kafka's ConsoleProducer (one batch per send; linger lets them share one). */
+export async function javaProduce(bootstrap: string, topic: string, records: JavaRecord[], compression: string): Promise<void> {
+  const lines = records.map((r) => `${r.headers.map(([k, v]) => `${k}:${v}`).join(',')}\t${r.key}\t${r.value}`).join('\n') + '\n';
+  await runTool('org.apache.kafka.tools.ConsoleProducer', [
+    '--bootstrap-server', bootstrap, '--topic', topic,
+    '--command-property', `compression.type=${compression}`,
+    '--command-property', 'linger.ms=50',
+    '--command-property', 'batch.size=1000000',
+    '--reader-property', 'parse.key=true',
+    '--reader-property', 'parse.headers=true',
+  ], lines);
+}
+
+/** Reads `count` records of partition 0 from the beginning with Kafka's ConsoleConsumer. */
+export async function javaConsume(bootstrap: string, topic: string, count: number): Promise<{ key: string; value: string; headers: string; timestamp: number; offset: number }[]> {
+  const out = await runTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server', bootstrap, '--topic', topic, '--partition', '0', '--offset', 'earliest',
+    '--max-messages', String(count), '--timeout-ms', '20000',
+    '--formatter-property', 'print.key=true',
+    '--formatter-property', 'print.headers=true',
+    '--formatter-property', 'print.timestamp=true',
+    '--formatter-property', 'print.offset=true',
+    '--formatter-property', 'key.separator=|',
+    '--formatter-property', 'line.separator=\n',
+  ]);
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('CreateTime:'))
+    .map((l) => {
+      // CreateTime:<ts>|Offset:<n>|<headers>|<key>|<value>
+      const [ts, off, headers, key, ...value] = l.split('|');
+      return { timestamp: Number(ts.split(':')[1]), offset: Number(off.split(':')[1]), headers, key, value: value.join('|') };
+    });
+}

@@ -1,0 +1,114 @@
+// Raw Produce/Fetch for tests that must prove the codec on the wire without the Writer and Reader:
+// one batch in, records out, straight through the generated messages and the record codec.
+import type { Client } from '../../src/client/client.ts';
+import { Api } from '../../src/protocol/messages/index.ts';
+import { encodeRecordBatch, decodeRecordSet, type RecordBatch } from '../../src/protocol/records/index.ts';
+import { parseCompression } from '../../src/protocol/compression/index.ts';
+import { throwIfError, KafkaError } from '../../src/protocol/errors.ts';
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+export interface RawRecord {
+  key?: string | Uint8Array | null;
+  value: string | Uint8Array | null;
+  timestamp?: number;
+  headers?: { key: string; value: string | null }[];
+}
+
+const bytes = (v: string | Uint8Array | null | undefined): Uint8Array | null => (v == null ? null : typeof v === 'string' ? te.encode(v) : v);
+
+/**
+ * Produces records as one batch (acks=all) to a partition's leader; resolves with the base offset.
+ * With skipUnsupported, resolves null when this runtime cannot compress with the codec (zstd).
+ */
+export async function produceRaw(
+  client: Client,
+  topic: string,
+  partition: number,
+  records: RawRecord[],
+  opts: { compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'; skipUnsupported?: boolean; version?: number } = {},
+): Promise<bigint | null> {
+  let batch: Uint8Array;
+  try {
+    batch = await encodeRecordBatch(
+      records.map((r) => ({
+        key: bytes(r.key),
+        value: bytes(r.value),
+        timestamp: r.timestamp,
+        headers: r.headers?.map((h) => ({ key: h.key, value: bytes(h.value) })),
+      })),
+      { compression: parseCompression(opts.compression ?? 'none') },
+    );
+  } catch (e) {
+    if (opts.skipUnsupported && e instanceof KafkaError && /not available/.test(e.message)) return null;
+    throw e;
+  }
+  const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
+  const res = await conn.request(
+    Api.Produce,
+    { acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] },
+    { version: opts.version },
+  );
+  const p = res.responses[0].partitionResponses[0];
+  throwIfError(p.errorCode, p.errorMessage);
+  return p.baseOffset;
+}
+
+/** Fetches batches from a partition's leader starting at offset, until `count` records arrived. */
+export async function fetchBatches(client: Client, topic: string, partition: number, offset: bigint, count: number, opts: { version?: number } = {}): Promise<RecordBatch[]> {
+  const t = await client.cluster.topic(topic);
+  const out: RecordBatch[] = [];
+  let seen = 0;
+  let next = offset;
+  const deadline = Date.now() + 20_000;
+  while (seen < count) {
+    if (Date.now() > deadline) throw new Error(`fetchBatches: only ${seen} of ${count} records after 20 s`);
+    const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
+    const res = await conn.request(
+      Api.Fetch,
+      {
+        replicaId: -1,
+        maxWaitMs: 500,
+        minBytes: 1,
+        maxBytes: 16 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic, topicId: t.topicId, partitions: [{ partition, fetchOffset: next, partitionMaxBytes: 8 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: -1n }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { version: opts.version },
+    );
+    const p = res.responses[0].partitions[0];
+    throwIfError(p.errorCode);
+    const batches = await decodeRecordSet(p.records ?? new Uint8Array(0), { topic, partition });
+    for (const b of batches) {
+      for (const r of b.records) if (r.offset >= next && !b.isControl) seen++;
+      out.push(b);
+      next = b.lastOffset + 1n;
+    }
+  }
+  return out;
+}
+
+/** Fetches `count` records from offset; keys and values as UTF-8 strings. */
+export async function fetchRaw(client: Client, topic: string, partition: number, offset: bigint, count: number): Promise<{ key: string | null; value: string | null; offset: bigint; timestamp: Date; headers: { key: string; value: string | null }[] }[]> {
+  const batches = await fetchBatches(client, topic, partition, offset, count);
+  const out = [];
+  for (const b of batches) {
+    if (b.isControl) continue;
+    for (const r of b.records) {
+      if (r.offset < offset) continue;
+      out.push({
+        key: r.key && td.decode(r.key),
+        value: r.value && td.decode(r.value),
+        offset: r.offset,
+        timestamp: r.timestamp,
+        headers: r.headers.map((h) => ({ key: h.key, value: h.value && td.decode(h.value) })),
+      });
+    }
+  }
+  return out.slice(0, count);
+}
