@@ -1,6 +1,24 @@
 // Kafka's own Java console producer and consumer, run from the jars the harness fetched: the
 // reference implementation on the other side of interop tests.
-import { runTool } from '../../scripts/kafka.mjs';
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `node scripts/kafka.mjs tool <class> args…` with stdin; resolves with stdout. */
+function runTool(className: string, args: string[], input = ''): Promise<string> {
+  return new Promise((ok, fail) => {
+    const p = spawn(process.execPath, [join(ROOT, 'scripts', 'kafka.mjs'), 'tool', className, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (err += d));
+    p.on('error', fail);
+    p.on('exit', (code) => (code === 0 ? ok(out) : fail(new Error(`${className} exited with ${code}: ${err.slice(-2000)}`))));
+    p.stdin.end(input);
+  });
+}
 
 export interface JavaRecord {
   key: string;
@@ -13,7 +31,8 @@ export async function javaProduce(bootstrap: string, topic: string, records: Jav
   const lines = records.map((r) => `${r.headers.map(([k, v]) => `${k}:${v}`).join(',')}\t${r.key}\t${r.value}`).join('\n') + '\n';
   await runTool('org.apache.kafka.tools.ConsoleProducer', [
     '--bootstrap-server', bootstrap, '--topic', topic,
-    '--command-property', `compression.type=${compression}`,
+    // ConsoleProducer's own --compression-codec wins over compression.type.
+    ...(compression === 'none' ? [] : ['--compression-codec', compression]),
     '--command-property', 'linger.ms=50',
     '--command-property', 'batch.size=1000000',
     '--reader-property', 'parse.key=true',
@@ -41,4 +60,13 @@ export async function javaConsume(bootstrap: string, topic: string, count: numbe
       const [ts, off, headers, key, ...value] = l.split('|');
       return { timestamp: Number(ts.split(':')[1]), offset: Number(off.split(':')[1]), headers, key, value: value.join('|') };
     });
+}
+
+/** The records the interop tests and fixtures write with Java: keys, values and headers that vary. */
+export function javaSample(n: number): JavaRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: `key-${i}`,
+    value: `value-${i}-${'abcdefgh'.repeat(i % 7)}-ü€`,
+    headers: i % 3 === 0 ? [['seq', String(i)]] : [['h1', `v${i}`], ['trace', `t-${i * 7}`]],
+  }));
 }

@@ -55,35 +55,40 @@ export async function produceRaw(
   return p.baseOffset;
 }
 
-/** Fetches batches from a partition's leader starting at offset, until `count` records arrived. */
-export async function fetchBatches(client: Client, topic: string, partition: number, offset: bigint, count: number, opts: { version?: number } = {}): Promise<RecordBatch[]> {
+/** One Fetch from the partition's leader: the raw record set bytes, as the broker sent them. */
+export async function fetchRecordSet(client: Client, topic: string, partition: number, offset: bigint, opts: { version?: number; maxWaitMs?: number } = {}): Promise<Uint8Array> {
   const t = await client.cluster.topic(topic);
+  const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
+  const res = await conn.request(
+    Api.Fetch,
+    {
+      replicaId: -1,
+      maxWaitMs: opts.maxWaitMs ?? 500,
+      minBytes: 1,
+      maxBytes: 16 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic, topicId: t.topicId, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: -1n }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    { version: opts.version },
+  );
+  const p = res.responses[0].partitions[0];
+  throwIfError(p.errorCode);
+  return p.records ?? new Uint8Array(0);
+}
+
+/** Fetches batches starting at offset until `count` records arrived. */
+export async function fetchBatches(client: Client, topic: string, partition: number, offset: bigint, count: number, opts: { version?: number } = {}): Promise<RecordBatch[]> {
   const out: RecordBatch[] = [];
   let seen = 0;
   let next = offset;
   const deadline = Date.now() + 20_000;
   while (seen < count) {
     if (Date.now() > deadline) throw new Error(`fetchBatches: only ${seen} of ${count} records after 20 s`);
-    const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
-    const res = await conn.request(
-      Api.Fetch,
-      {
-        replicaId: -1,
-        maxWaitMs: 500,
-        minBytes: 1,
-        maxBytes: 16 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{ topic, topicId: t.topicId, partitions: [{ partition, fetchOffset: next, partitionMaxBytes: 8 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: -1n }] }],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      { version: opts.version },
-    );
-    const p = res.responses[0].partitions[0];
-    throwIfError(p.errorCode);
-    const batches = await decodeRecordSet(p.records ?? new Uint8Array(0), { topic, partition });
+    const batches = await decodeRecordSet(await fetchRecordSet(client, topic, partition, next, opts), { topic, partition });
     for (const b of batches) {
       for (const r of b.records) if (r.offset >= next && !b.isControl) seen++;
       out.push(b);
