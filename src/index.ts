@@ -28,3 +28,16 @@ export {
   AuthenticationError,
   UnsupportedVersionError,
 } from './protocol/errors.ts';
+
+// Single-cluster producer and consumer (kafka-go Writer and Reader semantics).
+export { Writer } from './client/writer/writer.ts';
+export type { WriterConfig, WriterMessage, WriteResult, RequiredAcks } from './client/writer/config.ts';
+export type { WriterStats, DurationStats } from './client/writer/stats.ts';
+export { WriteErrors } from './client/writer/write-errors.ts';
+export { RoundRobin, LeastBytes, Hash, CRC32Balancer, Murmur2Balancer, type Balancer } from './client/writer/balancers.ts';
+export { Reader, FirstOffset, LastOffset } from './client/reader/index.ts';
+export type { ReaderConfig, Message, ReaderStats } from './client/reader/index.ts';
+
+// Several clusters at once.
+export { MultiWriter, MultiReader, MultiWriteErrors, RWMode } from './multi/index.ts';
+export type { MultiWriterOptions, MultiWriteResult, MultiMessage, MultiReaderOptions, ClusterHealth, HealthConfig, HealthState } from './multi/index.ts';

@@ -5,7 +5,7 @@ import { Api, type ApiCodec, type Encodable, type MetadataResponse } from '../pr
 import { ClosedError, ConnectionError, KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
 import type { Connection } from './connection.ts';
 import { ClusterMetadata, type BrokerInfo, type PartitionInfo, type TopicInfo } from './metadata.ts';
-import { ConnectionPool, type Purpose } from './pool.ts';
+import { ConnectionPool, type PoolHooks, type Purpose } from './pool.ts';
 import { DEFAULT_RETRY, invalidatesMetadata, withRetry, type RetryOptions } from './retry.ts';
 import type { SaslConfig } from './sasl/index.ts';
 import type { TlsConfig } from './transport.ts';
@@ -55,7 +55,8 @@ export class Cluster {
   private readonly bootstrap: { host: string; port: number }[];
   private closed = false;
 
-  constructor(config: ClusterConfig) {
+  /** hooks: observers of the pool (a Reader's or Writer's dial stats). */
+  constructor(config: ClusterConfig, hooks: PoolHooks = {}) {
     if (!config.brokers?.length) throw new KafkaError('no bootstrap brokers given', false);
     this.config = config;
     this.bootstrap = config.brokers.map(parseBroker);
@@ -71,6 +72,7 @@ export class Cluster {
         maxResponseBytes: config.maxResponseBytes,
       },
       { backoffMinMs: config.reconnectBackoffMinMs ?? 100, backoffMaxMs: config.reconnectBackoffMaxMs ?? 10_000 },
+      hooks,
     );
   }
 

@@ -59,12 +59,16 @@ export class Hash implements Balancer {
   }
 }
 
-/** CRC-32 (IEEE) of the key modulo the partition count: librdkafka's "consistent_random" / Sarama's CRC32. */
+/**
+ * CRC-32 (IEEE) of the key, as an unsigned number, modulo the partition count: librdkafka's
+ * "consistent_random" (or "consistent" with `consistent`), Sarama's NewConsistentCRCHashPartitioner,
+ * kafka-go's CRC32Balancer. Like librdkafka, an empty key counts as no key.
+ */
 export class CRC32Balancer implements Balancer {
   private readonly fallback = new RoundRobin();
   constructor(private readonly consistent = false) {}
   balance(msg: BalancerMessage, partitions: readonly number[]): number {
-    if (!msg.key && !this.consistent) return this.fallback.balance(msg, partitions);
+    if ((!msg.key || msg.key.length === 0) && !this.consistent) return this.fallback.balance(msg, partitions);
     const h = CRC32.buf(msg.key ?? new Uint8Array(0)) >>> 0;
     return partitions[h % partitions.length];
   }

@@ -3,9 +3,11 @@
 // carries every ready batch for it. Idempotent by default: retries keep producer id, epoch and
 // sequence, so the broker drops duplicates, and a partition's batches are resent in order.
 import { Api } from '../../protocol/messages/index.ts';
-import { AbortedError, ClosedError, ConnectionError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
+import { AbortedError, ClosedError, ConnectionError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
+import { estimateRecordSize, BatchLayout } from '../../protocol/records/index.ts';
 import { Cluster } from '../cluster.ts';
-import { backoff, invalidatesMetadata } from '../retry.ts';
+import type { ClusterMetadata, TopicInfo } from '../metadata.ts';
+import { backoff, invalidatesMetadata, sleep } from '../retry.ts';
 import { parseCompression, type CompressionType } from '../../protocol/compression/index.ts';
 import { createBatchEncoder, type OpenBatchEncoder, type SealedBatch } from './batch.ts';
 import {
@@ -26,11 +28,13 @@ const ERR = {
   UNKNOWN_TOPIC_OR_PARTITION: 3,
   LEADER_NOT_AVAILABLE: 5,
   MESSAGE_TOO_LARGE: 10,
+  RECORD_LIST_TOO_LARGE: 18,
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
   DUPLICATE_SEQUENCE_NUMBER: 46,
   INVALID_PRODUCER_EPOCH: 47,
   UNKNOWN_PRODUCER_ID: 59,
 } as const;
+const SEQ_MOD = 0x80000000;
 
 /** Options for one writeMessages call, given as its last argument. */
 export interface WriteOptions {
@@ -38,9 +42,11 @@ export interface WriteOptions {
 }
 
 interface WriteCall {
-  readonly messages: WriterMessage[];
+  readonly messages: readonly WriterMessage[];
   readonly errors: (Error | null)[];
   readonly results: (WriteResult | null)[];
+  /** 1 once message i has an outcome (guards against settling twice). */
+  readonly done: Uint8Array;
   left: number;
   failed: boolean;
   settle: () => void;
@@ -49,21 +55,29 @@ interface WriteCall {
 interface Entry {
   call: WriteCall;
   index: number;
+  timestampMs: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: { key: string; value: Uint8Array | null }[];
+  size: number;
 }
 
 interface Batch {
   readonly p: PartitionState;
+  /** Position among the partition's batches; split batches take fractions between their neighbours. */
   readonly order: number;
   readonly entries: Entry[];
   readonly createdAt: number;
   encoder: OpenBatchEncoder | null;
-  sealing: Promise<SealedBatch> | null;
   sealed: SealedBatch | null;
   sealedAt: number;
   bytes: number;
   attempts: number;
   /** Kafka sequence of the first record, -1 until first sent (or after a producer reset). */
   baseSequence: number;
+  settled: boolean;
+  /** Made by splitting a batch the broker found too large: sent one at a time. */
+  split: boolean;
 }
 
 interface PartitionState {
@@ -71,13 +85,20 @@ interface PartitionState {
   readonly partition: number;
   open: Batch | null;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Sealed (or sealing) batches not in flight, in order. */
   queue: Batch[];
-  inflight: number;
+  inflight: Batch[];
   nextSequence: number;
   nextOrder: number;
   /** A retry is pending: nothing more is sent until the batches in flight have come back. */
   blocked: boolean;
   retryAt: number;
+  /**
+   * A batch of the current producer epoch was acknowledged here. Until then one batch at a time: a
+   * broker with no state for the producer accepts any first sequence, so a later batch could land
+   * before an earlier one that the broker refused.
+   */
+  acked: boolean;
 }
 
 interface ProducerIdentity {
@@ -88,19 +109,28 @@ interface ProducerIdentity {
 export class Writer {
   readonly config: ResolvedWriterConfig;
   private readonly cluster: Cluster;
-  private readonly partitions = new Map<string, PartitionState>();
+  private readonly partitions = new Map<string, PartitionState[]>();
   private readonly compressionType: CompressionType;
+  private readonly partitionLists = new WeakMap<TopicInfo, number[]>();
   private producer: ProducerIdentity | null = null;
-  private producerInit: Promise<ProducerIdentity> | null = null;
   private needsReset = false;
   private totalInflight = 0;
   private buffered = 0;
   private spaceWaiters: (() => void)[] = [];
-  private pendingCalls = new Set<Promise<unknown>>();
+  /**
+   * Calls are queued one after another, in the order writeMessages was called: messages of concurrent
+   * calls keep that order per partition, even when some wait for buffer space.
+   */
+  private admission: Promise<void> = Promise.resolve();
+  private pendingCalls = new Set<WriteCall>();
+  private callsDrained: (() => void)[] = [];
   private drainScheduled = false;
   private draining = false;
+  private drainAgain = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimerAt = Infinity;
   private closed = false;
+  private shutdown = false;
   private closing: Promise<void> | null = null;
   private readonly counters = { writes: 0, messages: 0, bytes: 0, errors: 0, retries: 0, dials: 0 };
   private readonly summaries = {
@@ -114,7 +144,10 @@ export class Writer {
 
   constructor(config: WriterConfig) {
     this.config = resolveWriterConfig(config);
-    this.cluster = new Cluster({ ...config, requestTimeoutMs: config.requestTimeoutMs ?? this.config.writeTimeoutMs + 5_000 });
+    this.cluster = new Cluster(
+      { ...config, requestTimeoutMs: config.requestTimeoutMs ?? this.config.writeTimeoutMs + 5_000 },
+      { onDial: () => void this.counters.dials++ },
+    );
     this.compressionType = parseCompression(this.config.compression);
   }
 
@@ -123,16 +156,18 @@ export class Writer {
   /**
    * Writes messages; resolves with where each landed once all are acknowledged as configured. When some
    * fail, rejects with WriteErrors aligned with the messages. In async mode resolves once they are queued
-   * (the completion callback gets the outcome). An AbortSignal may be passed as `{ signal }` last.
+   * (the completion callback gets the outcome). An AbortSignal may be passed as `{ signal }` last:
+   * aborting rejects with AbortedError, and whether the messages were written is then unknown.
    */
   async writeMessages(...args: (WriterMessage | WriteOptions)[]): Promise<WriteResult[]> {
     const last = args[args.length - 1];
-    const opts = last && isWriteOptions(last) ? (args.pop() as WriteOptions) : undefined;
+    const opts = last !== undefined && isWriteOptions(last) ? (args.pop() as WriteOptions) : undefined;
     const messages = args as WriterMessage[];
     if (this.closed) throw new ClosedError('writer closed');
-    if (messages.length === 0) return [];
     const signal = opts?.signal;
     if (signal?.aborted) throw new AbortedError('writeMessages aborted before anything was sent', signal.reason);
+    if (messages.length === 0) return [];
+    this.validate(messages);
 
     let resolveCall!: () => void;
     const done = new Promise<void>((r) => (resolveCall = r));
@@ -140,27 +175,37 @@ export class Writer {
       messages,
       errors: new Array(messages.length).fill(null),
       results: new Array(messages.length).fill(null),
+      done: new Uint8Array(messages.length),
       left: messages.length,
       failed: false,
       settle: resolveCall,
     };
-    const tracked = done.then(() => this.completeCall(call));
-    this.pendingCalls.add(tracked);
-    void tracked.finally(() => this.pendingCalls.delete(tracked));
+    this.pendingCalls.add(call);
+    void done.then(() => this.completeCall(call));
 
-    await this.enqueue(call, signal);
-    if (this.config.async) return [];
+    const enqueued = (this.admission = this.admission.then(() =>
+      this.enqueue(call, signal).catch((e) => {
+        for (let i = 0; i < messages.length; i++) this.fail(call, i, asError(e));
+      }),
+    ));
     if (!signal) {
+      await enqueued;
+      if (this.config.async) return [];
       await done;
     } else {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(new AbortedError('writeMessages aborted; whether the messages were written is unknown', signal.reason));
+        if (signal.aborted) return onAbort();
         signal.addEventListener('abort', onAbort, { once: true });
-        void done.then(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
+        void enqueued
+          .then(() => (this.config.async ? undefined : done))
+          .then(() => {
+            signal.removeEventListener('abort', onAbort);
+            if (signal.aborted) onAbort();
+            else resolve();
+          });
       });
+      if (this.config.async) return [];
     }
     if (call.failed) throw new WriteErrors(call.errors);
     return call.results as WriteResult[];
@@ -195,122 +240,203 @@ export class Writer {
     };
   }
 
-  /** Flushes pending messages and waits for them; later writes fail with ClosedError. */
-  close(): Promise<void> {
+  /** Bytes of messages accepted but not yet settled. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Flushes pending messages and waits for them; later writes fail with ClosedError. With a signal,
+   * aborting stops the wait: what is still pending fails with AbortedError (delivery unknown).
+   */
+  async close(opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.closing) {
       this.closed = true;
       this.closing = (async () => {
-        for (const p of this.partitions.values()) if (p.open) this.seal(p);
-        this.scheduleDrain();
-        while (this.pendingCalls.size) await Promise.allSettled([...this.pendingCalls]);
-        if (this.retryTimer) clearTimeout(this.retryTimer);
-        for (const w of this.spaceWaiters.splice(0)) w();
-        this.cluster.close();
+        this.flush();
+        while (this.pendingCalls.size) await new Promise<void>((r) => this.callsDrained.push(r));
+        this.teardown();
       })();
     }
-    return this.closing;
+    const signal = opts.signal;
+    if (!signal) return this.closing;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.abortAll(new AbortedError('writer closed before these messages were acknowledged; delivery unknown', signal.reason));
+        reject(new AbortedError('close aborted; pending messages failed with AbortedError', signal.reason));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.closing!.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
   }
 
   // ---------------------------------------------------------------------------------------- enqueue
 
+  /** kafka-go refuses the whole call when a message names a topic the writer already has, or none. */
+  private validate(messages: readonly WriterMessage[]): void {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      if (m === null || typeof m !== 'object') throw new KafkaError(`message ${i} is not an object`, false);
+      if (this.config.topic !== undefined && m.topic !== undefined) {
+        throw new KafkaError(`message ${i}: topic must not be specified for both the writer (${this.config.topic}) and the message (${m.topic})`, false);
+      }
+      if (this.config.topic === undefined && !m.topic) {
+        throw new KafkaError(`message ${i}: topic must be specified on the message when the writer has none`, false);
+      }
+    }
+  }
+
   private async enqueue(call: WriteCall, signal?: AbortSignal): Promise<void> {
     const { messages } = call;
-    const topics = new Set<string>();
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
-      if (this.config.topic && m.topic && m.topic !== this.config.topic) {
-        this.fail(call, i, new KafkaError(`message ${i} names topic ${m.topic} but the writer writes to ${this.config.topic}`, false));
-      } else if (!this.config.topic && !m.topic) {
-        this.fail(call, i, new KafkaError(`message ${i} has no topic and the writer has none`, false));
-      } else {
-        topics.add((m.topic ?? this.config.topic)!);
-      }
-    }
-    let meta;
+    const topics = this.config.topic !== undefined ? [this.config.topic] : [...new Set(messages.map((m) => m.topic!))];
+    let meta: ClusterMetadata;
     try {
-      meta = await this.cluster.metadata([...topics], { signal, autoCreate: this.config.allowAutoTopicCreation });
-      // A topic that is still unknown after fresh metadata does not exist: report it, do not retry it.
-      if ([...topics].some((t) => !meta!.topics.get(t)?.partitions.length)) {
-        meta = await this.cluster.refreshMetadata({ topics: [...topics], signal, autoCreate: this.config.allowAutoTopicCreation });
-      }
+      meta = await this.topicMetadata(topics, signal);
     } catch (e) {
-      for (let i = 0; i < messages.length; i++) if (!call.errors[i]) this.fail(call, i, asError(e));
+      for (let i = 0; i < messages.length; i++) this.fail(call, i, asError(e));
       return;
     }
-    const waitStart = performance.now();
-    while (this.buffered > this.config.maxBufferedBytes && !this.closed) {
-      await new Promise<void>((r) => this.spaceWaiters.push(r));
-      if (signal?.aborted) break;
-    }
-    if (this.buffered > 0) this.summaries.waitTime.observe(performance.now() - waitStart);
-    if (signal?.aborted) {
-      for (let i = 0; i < messages.length; i++) if (!call.errors[i] && !call.results[i]) this.fail(call, i, new AbortedError('aborted before it was queued', signal.reason));
-      return;
-    }
-
     const now = Date.now();
     for (let i = 0; i < messages.length; i++) {
-      if (call.errors[i]) continue;
+      if (call.done[i]) continue;
       const m = messages[i];
-      const topic = (m.topic ?? this.config.topic)!;
+      const topic = m.topic ?? this.config.topic!;
       const t = meta.topics.get(topic);
       if (!t || t.errorCode !== 0 || t.partitions.length === 0) {
-        this.fail(call, i, new KafkaProtocolError(t?.errorCode || ERR.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}`));
+        this.fail(call, i, new KafkaProtocolError(t?.errorCode || ERR.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}${t?.errorCode ? '' : ' does not exist'}`));
         continue;
       }
-      const key = toBytes(m.key ?? null);
-      const value = toBytes(m.value);
-      const headers = (m.headers ?? []).map((h) => ({ key: h.key, value: toBytes(h.value) }));
-      const size = (key?.length ?? 0) + (value?.length ?? 0) + headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0) + 32;
-      if (size > this.config.batchBytes) {
-        this.fail(call, i, new KafkaProtocolError(ERR.MESSAGE_TOO_LARGE, `message ${i} of ${size} bytes exceeds batchBytes ${this.config.batchBytes}`));
+      let entry: Entry;
+      try {
+        const key = toBytes(m.key ?? null);
+        const value = toBytes(m.value);
+        const headers = (m.headers ?? []).map((h) => ({ key: h.key, value: toBytes(h.value) }));
+        const timestampMs = m.time ? m.time.getTime() : now;
+        if (!Number.isSafeInteger(timestampMs)) throw new KafkaError(`message ${i}: time is not a valid date`, false);
+        entry = { call, index: i, timestampMs, key, value, headers, size: estimateRecordSize(key, value, headers) };
+      } catch (e) {
+        this.fail(call, i, asError(e));
         continue;
       }
-      const partition = this.config.balancer.balance({ key, value }, t.partitions.map((p) => p.partition));
+      if (entry.size + BatchLayout.HEADER_SIZE > this.config.batchBytes) {
+        this.fail(call, i, new KafkaProtocolError(ERR.MESSAGE_TOO_LARGE, `message ${i} of ${entry.size} bytes does not fit in batchBytes ${this.config.batchBytes}`));
+        continue;
+      }
+      // Backpressure: wait (flushing what is open) until the buffer has room for this message.
+      if (this.buffered > 0 && this.buffered + entry.size > this.config.maxBufferedBytes && !this.shutdown) {
+        const t0 = performance.now();
+        this.flush();
+        while (this.buffered > 0 && this.buffered + entry.size > this.config.maxBufferedBytes && !signal?.aborted && !this.shutdown) {
+          await this.waitForSpace(signal);
+        }
+        this.summaries.waitTime.observe(performance.now() - t0);
+      }
+      if (signal?.aborted || this.shutdown) {
+        const err = this.shutdown
+          ? new AbortedError('writer shut down before the message was queued')
+          : new AbortedError('aborted before the message was queued', signal!.reason);
+        for (let j = i; j < messages.length; j++) if (!call.done[j]) this.fail(call, j, err);
+        return;
+      }
+      let partition: number;
+      try {
+        const list = this.partitionList(t);
+        partition = this.config.balancer.balance({ key: entry.key, value: entry.value }, list);
+        if (!list.includes(partition)) throw new KafkaError(`balancer chose partition ${partition}, which ${topic} does not have`, false);
+      } catch (e) {
+        this.fail(call, i, asError(e));
+        continue;
+      }
       const p = this.partitionState(topic, partition);
       let b = p.open;
-      if (b && b.bytes + size > this.config.batchBytes) {
+      if (b && b.bytes + entry.size > this.config.batchBytes) {
         this.seal(p);
         b = null;
       }
       if (!b) b = this.openBatch(p);
-      b.encoder!.append(m.time ? m.time.getTime() : now, key, value, headers);
-      b.entries.push({ call, index: i });
-      b.bytes += size;
-      this.buffered += size;
+      try {
+        b.encoder!.append(entry.timestampMs, entry.key, entry.value, entry.headers);
+      } catch (e) {
+        this.fail(call, i, asError(e));
+        continue;
+      }
+      b.entries.push(entry);
+      b.bytes += entry.size;
+      this.buffered += entry.size;
       if (b.entries.length >= this.config.batchSize) this.seal(p);
     }
   }
 
+  /** Metadata that knows every topic: waits out topics still being created, fails unknown ones at once. */
+  private async topicMetadata(topics: string[], signal?: AbortSignal): Promise<ClusterMetadata> {
+    const autoCreate = this.config.allowAutoTopicCreation;
+    let meta = await this.cluster.metadata(topics, { signal, autoCreate });
+    for (let attempt = 1; attempt < this.config.maxAttempts; attempt++) {
+      // A topic just created may not have reached every broker yet: an unknown topic is asked about
+      // again twice (a few hundred ms, likely another broker), then reported.
+      const recheck = autoCreate || attempt <= 2;
+      const waiting = topics.some((name) => {
+        const t = meta.topics.get(name);
+        if (!t) return recheck;
+        if (t.errorCode === ERR.UNKNOWN_TOPIC_OR_PARTITION) return recheck;
+        if (t.errorCode !== 0) return t.errorCode === ERR.LEADER_NOT_AVAILABLE;
+        return t.partitions.length === 0;
+      });
+      if (!waiting) break;
+      await sleep(backoff(attempt, this.config.writeBackoffMinMs, this.config.writeBackoffMaxMs), signal);
+      meta = await this.cluster.refreshMetadata({ topics, signal, autoCreate });
+    }
+    return meta;
+  }
+
+  private partitionList(t: TopicInfo): number[] {
+    let l = this.partitionLists.get(t);
+    if (!l) this.partitionLists.set(t, (l = t.partitions.map((p) => p.partition)));
+    return l;
+  }
+
+  private waitForSpace(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.spaceWaiters.push(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
   private partitionState(topic: string, partition: number): PartitionState {
-    const key = `${topic}\u0000${partition}`;
-    let p = this.partitions.get(key);
+    let list = this.partitions.get(topic);
+    if (!list) this.partitions.set(topic, (list = []));
+    let p = list[partition];
     if (!p) {
-      p = { topic, partition, open: null, timer: undefined, queue: [], inflight: 0, nextSequence: 0, nextOrder: 0, blocked: false, retryAt: 0 };
-      this.partitions.set(key, p);
+      p = { topic, partition, open: null, timer: undefined, queue: [], inflight: [], nextSequence: 0, nextOrder: 0, blocked: false, retryAt: 0, acked: false };
+      list[partition] = p;
     }
     return p;
   }
 
+  private *allPartitions(): Generator<PartitionState> {
+    for (const list of this.partitions.values()) for (const p of list) if (p) yield p;
+  }
+
   private openBatch(p: PartitionState): Batch {
-    const b: Batch = {
-      p,
-      order: p.nextOrder++,
-      entries: [],
-      createdAt: performance.now(),
-      encoder: createBatchEncoder(this.compressionType),
-      sealing: null,
-      sealed: null,
-      sealedAt: 0,
-      bytes: 0,
-      attempts: 0,
-      baseSequence: -1,
-    };
+    const b = newBatch(p, p.nextOrder++, this.compressionType);
     p.open = b;
     p.timer = setTimeout(() => {
       if (p.open === b) this.seal(p);
     }, this.config.batchTimeoutMs);
     return b;
+  }
+
+  /** Seals every open batch now (close, backpressure). */
+  private flush(): void {
+    for (const p of this.allPartitions()) if (p.open) this.seal(p);
   }
 
   /** Closes the partition's open batch: compress it (possibly off the event loop) and queue it. */
@@ -321,33 +447,47 @@ export class Writer {
     if (p.timer) clearTimeout(p.timer);
     p.timer = undefined;
     this.summaries.batchTime.observe(performance.now() - b.createdAt);
+    this.sealBatch(b);
+    p.queue.push(b);
+  }
+
+  private sealBatch(b: Batch): void {
     const encoder = b.encoder!;
     b.encoder = null;
-    b.sealing = Promise.resolve(encoder.seal()).then(
+    let sealing: Promise<SealedBatch>;
+    try {
+      sealing = Promise.resolve(encoder.seal());
+    } catch (e) {
+      sealing = Promise.reject(e);
+    }
+    sealing.then(
       (sealed) => {
         b.sealed = sealed;
         b.sealedAt = performance.now();
         this.scheduleDrain();
-        return sealed;
       },
       (e) => {
+        // Nothing was numbered yet (sequences are taken at first send): no gap to repair.
+        b.p.queue = b.p.queue.filter((x) => x !== b);
+        this.counters.errors++;
         this.settleBatch(b, asError(e));
-        p.queue = p.queue.filter((x) => x !== b);
         this.scheduleDrain();
-        throw e;
       },
     );
-    b.sealing.catch(() => {});
-    p.queue.push(b);
   }
 
   // ----------------------------------------------------------------------------------------- sending
 
   private scheduleDrain(delayMs = 0): void {
+    if (this.shutdown) return;
     if (delayMs > 0) {
+      const at = performance.now() + delayMs;
+      if (this.retryTimer && this.retryTimerAt <= at) return; // an earlier wake-up is already due
       if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimerAt = at;
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
+        this.retryTimerAt = Infinity;
         this.scheduleDrain();
       }, delayMs);
       return;
@@ -361,7 +501,10 @@ export class Writer {
   }
 
   private async drain(): Promise<void> {
-    if (this.draining) return this.scheduleDrain(1);
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
     this.draining = true;
     try {
       if (this.config.idempotent) {
@@ -371,53 +514,74 @@ export class Writer {
           if (this.totalInflight > 0) return;
           await this.resetProducer();
         }
-        if (!this.producer) await this.producerId();
+        if (!this.producer && this.hasQueued()) await this.initProducerId(null);
       }
-      const meta = this.cluster.current;
-      const now = performance.now();
-      let soonest = Infinity;
-      let needMetadata = false;
-      for (;;) {
-        const byLeader = new Map<number, Batch[]>();
-        for (const p of this.partitions.values()) {
-          if (p.blocked || p.queue.length === 0) continue;
-          if (p.inflight >= this.config.maxInFlightPerPartition) continue;
-          if (p.retryAt > now) {
-            soonest = Math.min(soonest, p.retryAt - now);
-            continue;
-          }
-          const b = p.queue[0];
-          if (!b.sealed) continue;
-          const leader = meta?.partition(p.topic, p.partition)?.leader ?? -1;
-          if (leader < 0 || !meta?.brokers.has(leader)) {
-            needMetadata = true;
-            continue;
-          }
-          p.queue.shift();
-          p.inflight++;
-          this.totalInflight++;
-          if (this.config.idempotent && b.baseSequence < 0) {
-            b.baseSequence = p.nextSequence;
-            p.nextSequence = (p.nextSequence + b.entries.length) | 0;
-          }
-          if (this.config.idempotent) b.sealed.stamp(this.producer!.producerId, this.producer!.producerEpoch, b.baseSequence);
-          let list = byLeader.get(leader);
-          if (!list) byLeader.set(leader, (list = []));
-          list.push(b);
-        }
-        if (byLeader.size === 0) break;
-        for (const [leader, batches] of byLeader) void this.produce(leader, batches);
-      }
-      if (needMetadata) {
-        this.cluster.refreshMetadata().then(() => this.scheduleDrain(), () => this.scheduleDrain(this.config.writeBackoffMinMs));
-      } else if (soonest < Infinity) {
-        this.scheduleDrain(Math.max(1, soonest));
-      }
+      this.sendReady();
     } catch (e) {
-      // Producer id unobtainable (or the cluster closed): every queued batch fails or retries.
+      // No producer id (after the cluster's own retries), or the writer closed.
       this.failQueued(asError(e));
     } finally {
       this.draining = false;
+      if (this.drainAgain) {
+        this.drainAgain = false;
+        this.scheduleDrain();
+      }
+    }
+  }
+
+  private hasQueued(): boolean {
+    for (const p of this.allPartitions()) if (p.queue.length) return true;
+    return false;
+  }
+
+  /** Sends every batch that may go now: one Produce request per leader per round. */
+  private sendReady(): void {
+    const meta = this.cluster.current;
+    const now = performance.now();
+    let soonest = Infinity;
+    let needMetadata = false;
+    for (;;) {
+      const byLeader = new Map<number, Batch[]>();
+      for (const p of this.allPartitions()) {
+        if (p.blocked || p.queue.length === 0) continue;
+        if (p.inflight.length >= this.config.maxInFlightPerPartition) continue;
+        if (p.retryAt > now) {
+          soonest = Math.min(soonest, p.retryAt - now);
+          continue;
+        }
+        const b = p.queue[0];
+        if (!b.sealed) continue;
+        if (p.inflight.length > 0 && this.config.idempotent && (!p.acked || b.split || p.inflight.some((x) => x.split))) continue;
+        const leader = meta?.partition(p.topic, p.partition)?.leader ?? -1;
+        if (leader < 0 || !meta?.brokers.has(leader)) {
+          needMetadata = true;
+          continue;
+        }
+        p.queue.shift();
+        p.inflight.push(b);
+        this.totalInflight++;
+        if (this.config.idempotent) {
+          if (b.baseSequence < 0) {
+            b.baseSequence = p.nextSequence;
+            p.nextSequence = (p.nextSequence + b.entries.length) % SEQ_MOD;
+          }
+          b.sealed.stamp(this.producer!.producerId, this.producer!.producerEpoch, b.baseSequence);
+        }
+        let list = byLeader.get(leader);
+        if (!list) byLeader.set(leader, (list = []));
+        list.push(b);
+      }
+      if (byLeader.size === 0) break;
+      for (const [leader, batches] of byLeader) void this.produce(leader, batches);
+    }
+    if (needMetadata) {
+      const delay = this.config.writeBackoffMinMs;
+      this.cluster.refreshMetadata().then(
+        () => this.scheduleDrain(Math.min(delay, 50)),
+        () => this.scheduleDrain(delay),
+      );
+    } else if (soonest < Infinity) {
+      this.scheduleDrain(Math.max(1, soonest));
     }
   }
 
@@ -442,6 +606,7 @@ export class Writer {
       const conn = await this.cluster.brokerConnection(leader, 'produce');
       if (acks === 0) {
         await conn.requestNoResponse(Api.Produce, body);
+        this.summaries.writeTime.observe(performance.now() - sentAt);
         for (const b of batches) this.batchDone(b, -1n);
         return;
       }
@@ -464,29 +629,41 @@ export class Writer {
   }
 
   private batchDone(b: Batch, baseOffset: bigint): void {
-    this.inflightDone(b.p);
+    if (!this.leaveFlight(b)) return;
+    b.p.acked = true;
     this.counters.messages += b.entries.length;
     this.counters.bytes += b.sealed?.bytes.length ?? 0;
     this.summaries.batchSize.observe(b.entries.length);
     this.summaries.batchBytes.observe(b.sealed?.bytes.length ?? 0);
+    b.settled = true;
     for (let i = 0; i < b.entries.length; i++) {
       const { call, index } = b.entries[i];
-      call.results[index] = { topic: b.p.topic, partition: b.p.partition, offset: baseOffset >= 0n ? baseOffset + BigInt(i) : -1n };
-      this.settleEntry(call);
+      this.settle(call, index, null, { topic: b.p.topic, partition: b.p.partition, offset: baseOffset >= 0n ? baseOffset + BigInt(i) : -1n });
     }
     this.release(b.bytes);
   }
 
   private batchFailed(b: Batch, err: Error): void {
+    if (!this.leaveFlight(b)) return;
     const p = b.p;
-    this.inflightDone(p);
     const code = err instanceof KafkaProtocolError ? err.code : 0;
     const producerLost = code === ERR.UNKNOWN_PRODUCER_ID || code === ERR.INVALID_PRODUCER_EPOCH;
-    // An earlier batch of this partition is waiting to be resent: this one failed only because of it.
-    const behindRetry = code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER && p.queue.some((x) => x.order < b.order);
+    // A batch of this partition sent before this one has no answer yet, or is waiting to be resent:
+    // this one was refused only because the broker has not seen that one.
+    const earlier = (x: Batch) => x.order < b.order;
+    const behindRetry = code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER && (p.queue.some(earlier) || p.inflight.some(earlier));
+    const tooLarge = code === ERR.MESSAGE_TOO_LARGE || code === ERR.RECORD_LIST_TOO_LARGE;
+    if (tooLarge && b.entries.length > 1 && !this.shutdown) {
+      // Split into halves that keep the batch's place and its sequence range, so nothing after it
+      // needs renumbering; a single message still too large then fails on its own.
+      this.counters.retries++;
+      this.split(b);
+      if (p.inflight.length > 0) p.blocked = true;
+      return;
+    }
     const retriable = (err instanceof KafkaError && err.retriable) || producerLost || code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER;
     if (!behindRetry) b.attempts++;
-    if (!retriable || b.attempts >= this.config.maxAttempts) {
+    if (!retriable || b.attempts >= this.config.maxAttempts || this.shutdown) {
       this.counters.errors++;
       this.settleBatch(b, err);
       // The sequence numbers of this batch were never written: later batches need a new epoch.
@@ -495,51 +672,118 @@ export class Writer {
     }
     this.counters.retries++;
     if ((code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER && !behindRetry) || producerLost) this.needsReset = true;
-    if (invalidatesMetadata(err) || err instanceof ConnectionError || err.name === 'TimeoutError') {
+    if (invalidatesMetadata(err) || err instanceof ConnectionError || err instanceof TimeoutError || code === ERR.UNKNOWN_TOPIC_OR_PARTITION) {
       this.cluster.invalidate();
       this.cluster.refreshMetadata().catch(() => {});
     }
     // Back in the queue in its original place; hold the partition until its other batches come back.
-    const at = p.queue.findIndex((x) => x.order > b.order);
-    if (at < 0) p.queue.push(b);
-    else p.queue.splice(at, 0, b);
-    if (p.inflight > 0) p.blocked = true;
-    p.retryAt = performance.now() + backoff(b.attempts, this.config.writeBackoffMinMs, this.config.writeBackoffMaxMs);
+    this.requeue(b);
+    if (p.inflight.length > 0) p.blocked = true;
+    if (!behindRetry) p.retryAt = Math.max(p.retryAt, performance.now() + backoff(b.attempts, this.config.writeBackoffMinMs, this.config.writeBackoffMaxMs));
   }
 
-  private inflightDone(p: PartitionState): void {
-    p.inflight--;
-    this.totalInflight--;
-    if (p.inflight === 0) p.blocked = false;
+  private requeue(b: Batch): void {
+    const q = b.p.queue;
+    const at = q.findIndex((x) => x.order > b.order);
+    if (at < 0) q.push(b);
+    else q.splice(at, 0, b);
+  }
+
+  private split(b: Batch): void {
+    const half = Math.ceil(b.entries.length / 2);
+    const parts = [b.entries.slice(0, half), b.entries.slice(half)];
+    let next = b.order + 1;
+    for (const x of [...b.p.queue, ...b.p.inflight]) if (x.order > b.order && x.order < next) next = x.order;
+    let seq = b.baseSequence;
+    parts.forEach((entries, i) => {
+      const nb = newBatch(b.p, b.order + ((next - b.order) * i) / 2, this.compressionType);
+      for (const e of entries) {
+        nb.encoder!.append(e.timestampMs, e.key, e.value, e.headers);
+        nb.entries.push(e);
+        nb.bytes += e.size;
+      }
+      nb.attempts = b.attempts;
+      nb.split = true;
+      if (seq >= 0) {
+        nb.baseSequence = seq;
+        seq = (seq + entries.length) % SEQ_MOD;
+      }
+      this.sealBatch(nb);
+      this.requeue(nb);
+    });
+  }
+
+  /** Takes the batch out of its partition's in-flight list; false when it was already settled. */
+  private leaveFlight(b: Batch): boolean {
+    const p = b.p;
+    const i = p.inflight.indexOf(b);
+    if (i >= 0) {
+      p.inflight.splice(i, 1);
+      this.totalInflight--;
+      if (p.inflight.length === 0) p.blocked = false;
+    }
+    return !b.settled;
   }
 
   private settleBatch(b: Batch, err: Error): void {
-    for (const { call, index } of b.entries) {
-      if (!call.errors[index]) {
-        call.errors[index] = err;
-        call.failed = true;
-        this.settleEntry(call);
-      }
-    }
+    if (b.settled) return;
+    b.settled = true;
+    for (const { call, index } of b.entries) this.settle(call, index, err, null);
     this.release(b.bytes);
   }
 
   private failQueued(err: Error): void {
-    for (const p of this.partitions.values()) {
-      const queued = p.queue.splice(0);
-      for (const b of queued) this.settleBatch(b, err);
+    for (const p of this.allPartitions()) {
+      for (const b of p.queue.splice(0)) {
+        if (this.config.idempotent && b.baseSequence >= 0) this.needsReset = true;
+        this.counters.errors++;
+        this.settleBatch(b, err);
+      }
     }
   }
 
-  private fail(call: WriteCall, index: number, err: Error): void {
-    call.errors[index] = err;
-    call.failed = true;
-    this.counters.errors++;
-    this.settleEntry(call);
+  /** close() gave up: every message without an outcome fails now; nothing is sent any more. */
+  private abortAll(err: Error): void {
+    this.shutdown = true;
+    for (const p of this.allPartitions()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.timer = undefined;
+      const batches = [...(p.open ? [p.open] : []), ...p.queue.splice(0), ...p.inflight];
+      p.open = null;
+      for (const b of batches) this.settleBatch(b, err);
+    }
+    for (const call of [...this.pendingCalls]) for (let i = 0; i < call.messages.length; i++) this.settle(call, i, err, null);
+    for (const w of this.spaceWaiters.splice(0)) w();
+    this.teardown();
   }
 
-  private settleEntry(call: WriteCall): void {
-    if (--call.left === 0) call.settle();
+  private teardown(): void {
+    this.shutdown = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const w of this.spaceWaiters.splice(0)) w();
+    this.cluster.close();
+  }
+
+  private fail(call: WriteCall, index: number, err: Error): void {
+    this.counters.errors++;
+    this.settle(call, index, err, null);
+  }
+
+  private settle(call: WriteCall, index: number, err: Error | null, result: WriteResult | null): void {
+    if (call.done[index]) return;
+    call.done[index] = 1;
+    if (err) {
+      call.errors[index] = err;
+      call.failed = true;
+    } else {
+      call.results[index] = result;
+    }
+    if (--call.left === 0) {
+      this.pendingCalls.delete(call);
+      call.settle();
+      if (this.pendingCalls.size === 0) for (const r of this.callsDrained.splice(0)) r();
+    }
   }
 
   private completeCall(call: WriteCall): void {
@@ -551,20 +795,13 @@ export class Writer {
     }
   }
 
-  private release(bytes: number): void {
-    this.buffered -= bytes;
-    if (this.buffered <= this.config.maxBufferedBytes) for (const w of this.spaceWaiters.splice(0)) w();
+  /** Gives back a batch's share of the buffer (its records; the header was never counted). */
+  private release(batchBytes: number): void {
+    this.buffered -= batchBytes - BatchLayout.HEADER_SIZE;
+    if (this.spaceWaiters.length) for (const w of this.spaceWaiters.splice(0)) w();
   }
 
   // ------------------------------------------------------------------------------------ idempotence
-
-  private producerId(): Promise<ProducerIdentity> {
-    if (this.producer) return Promise.resolve(this.producer);
-    if (!this.producerInit) {
-      this.producerInit = this.initProducerId(null).finally(() => (this.producerInit = null));
-    }
-    return this.producerInit;
-  }
 
   private async initProducerId(current: ProducerIdentity | null): Promise<ProducerIdentity> {
     const res = await this.cluster.call((o) => this.cluster.anyConnection('control', o), Api.InitProducerId, (conn) => ({
@@ -582,7 +819,6 @@ export class Writer {
   }
 
   private async resetProducer(): Promise<void> {
-    this.needsReset = false;
     const current = this.producer;
     this.producer = null;
     try {
@@ -590,12 +826,31 @@ export class Writer {
     } catch {
       await this.initProducerId(null);
     }
+    this.needsReset = false;
     // Sequences restart at 0 in the new epoch; unsent and returned batches are numbered again, in order.
-    for (const p of this.partitions.values()) {
+    for (const p of this.allPartitions()) {
       p.nextSequence = 0;
+      p.acked = false;
       for (const b of p.queue) b.baseSequence = -1;
     }
   }
+}
+
+function newBatch(p: PartitionState, order: number, compression: CompressionType): Batch {
+  return {
+    p,
+    order,
+    entries: [],
+    createdAt: performance.now(),
+    encoder: createBatchEncoder(compression),
+    sealed: null,
+    sealedAt: 0,
+    bytes: BatchLayout.HEADER_SIZE,
+    attempts: 0,
+    baseSequence: -1,
+    settled: false,
+    split: false,
+  };
 }
 
 function isWriteOptions(x: WriterMessage | WriteOptions): x is WriteOptions {

@@ -1,0 +1,144 @@
+// Reader configuration, after kafka-go's ReaderConfig. Defaults follow kafka-go where it has one;
+// the bounded queue (messages and bytes) is mka's answer to consumers that run out of memory.
+import { KafkaError } from '../../protocol/errors.ts';
+import type { ClusterConfig } from '../cluster.ts';
+
+/** Start at the first offset still in the log (kafka-go FirstOffset). */
+export const FirstOffset = -2n;
+/** Start at the end of the log: only messages written from now on (kafka-go LastOffset). */
+export const LastOffset = -1n;
+
+export type AssignorName = 'range' | 'roundrobin' | 'cooperative-sticky';
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+export type OffsetOutOfRangePolicy = 'earliest' | 'latest' | 'error';
+
+export interface ReaderConfig extends ClusterConfig {
+  /** The partition reader's topic; in group mode, a single topic to subscribe to (else groupTopics). */
+  topic?: string;
+  /** The partition to read when there is no group (default 0). */
+  partition?: number;
+  groupId?: string;
+  groupTopics?: string[];
+  /** FirstOffset or LastOffset; in group mode, where partitions without a committed offset start. */
+  startOffset?: bigint;
+  minBytes?: number;
+  /** Largest fetch response asked for. */
+  maxBytes?: number;
+  /** Largest share of a fetch response for one partition. */
+  partitionMaxBytes?: number;
+  /** How long the broker may hold a fetch while it has less than minBytes. */
+  maxWaitMs?: number;
+  isolationLevel?: IsolationLevel;
+  /** 0: readMessage commits before it returns (kafka-go). Otherwise commits go out on this interval. */
+  commitIntervalMs?: number;
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Static membership (KIP-345): a restart within the session timeout keeps the assignment. */
+  groupInstanceId?: string;
+  /** In order of preference. */
+  assignors?: AssignorName[];
+  /** 'classic' only for now; 'consumer' (KIP-848) is refused. */
+  groupProtocol?: 'classic' | 'consumer';
+  /** Messages fetched ahead of the caller, at most. */
+  queueCapacity?: number;
+  /** Bytes (keys, values, headers) fetched ahead of the caller, at most. */
+  queueBytes?: number;
+  offsetOutOfRange?: OffsetOutOfRangePolicy;
+  readBackoffMinMs?: number;
+  readBackoffMaxMs?: number;
+  /** Attempts for retriable failures of group and offset calls, the first included. */
+  maxAttempts?: number;
+}
+
+export interface ResolvedReaderConfig {
+  cluster: ClusterConfig;
+  topic: string;
+  partition: number;
+  groupId: string | null;
+  groupTopics: string[];
+  startOffset: bigint;
+  minBytes: number;
+  maxBytes: number;
+  partitionMaxBytes: number;
+  maxWaitMs: number;
+  isolationLevel: 0 | 1;
+  commitIntervalMs: number;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  groupInstanceId: string | null;
+  assignors: AssignorName[];
+  queueCapacity: number;
+  queueBytes: number;
+  offsetOutOfRange: OffsetOutOfRangePolicy;
+  readBackoffMinMs: number;
+  readBackoffMaxMs: number;
+  maxAttempts: number;
+  requestTimeoutMs: number;
+  clientId: string;
+}
+
+const invalid = (msg: string) => new KafkaError(`ReaderConfig: ${msg}`, false);
+
+function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < min) throw invalid(`${name} must be an integer >= ${min}, got ${v}`);
+  return x;
+}
+
+export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
+  const {
+    topic, partition, groupId, groupTopics, startOffset, minBytes, maxBytes, partitionMaxBytes, maxWaitMs, isolationLevel,
+    commitIntervalMs, sessionTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs, groupInstanceId, assignors, groupProtocol,
+    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, ...cluster
+  } = c;
+  if (!cluster.brokers?.length) throw invalid('brokers is empty');
+  if (groupId) {
+    if (partition !== undefined) throw invalid('partition cannot be set together with groupId');
+    if (topic && groupTopics?.length) throw invalid('set topic or groupTopics, not both');
+    if (!topic && !groupTopics?.length) throw invalid('a group reader needs topic or groupTopics');
+  } else {
+    if (!topic) throw invalid('topic is required without groupId');
+    if (groupTopics?.length) throw invalid('groupTopics needs groupId');
+    if (groupInstanceId) throw invalid('groupInstanceId needs groupId');
+  }
+  if (groupProtocol === 'consumer') throw invalid("groupProtocol 'consumer' (KIP-848) is not supported yet; use 'classic'");
+  const start = startOffset ?? FirstOffset;
+  if (start !== FirstOffset && start !== LastOffset) throw invalid('startOffset must be FirstOffset or LastOffset');
+  const names = assignors ?? ['range', 'roundrobin'];
+  if (!names.length) throw invalid('assignors is empty');
+  for (const n of names) if (!['range', 'roundrobin', 'cooperative-sticky'].includes(n)) throw invalid(`unknown assignor ${n}`);
+  const session = positiveInt('sessionTimeoutMs', sessionTimeoutMs, 45_000);
+  const heartbeat = positiveInt('heartbeatIntervalMs', heartbeatIntervalMs, 3_000);
+  if (heartbeat >= session) throw invalid('heartbeatIntervalMs must be below sessionTimeoutMs');
+  const maxB = positiveInt('maxBytes', maxBytes, 10 * 1024 * 1024);
+  const backoffMin = positiveInt('readBackoffMinMs', readBackoffMinMs, 100);
+  return {
+    cluster,
+    topic: topic ?? '',
+    partition: groupId ? -1 : positiveInt('partition', partition, 0, 0),
+    groupId: groupId || null,
+    groupTopics: groupId ? (groupTopics?.length ? [...new Set(groupTopics)] : [topic!]) : [],
+    startOffset: start,
+    minBytes: positiveInt('minBytes', minBytes, 1),
+    maxBytes: maxB,
+    partitionMaxBytes: positiveInt('partitionMaxBytes', partitionMaxBytes, Math.min(maxB, 1024 * 1024)),
+    maxWaitMs: positiveInt('maxWaitMs', maxWaitMs, 500, 0),
+    isolationLevel: (isolationLevel ?? 'read_uncommitted') === 'read_committed' ? 1 : 0,
+    commitIntervalMs: positiveInt('commitIntervalMs', commitIntervalMs, 0, 0),
+    sessionTimeoutMs: session,
+    rebalanceTimeoutMs: positiveInt('rebalanceTimeoutMs', rebalanceTimeoutMs, 60_000),
+    heartbeatIntervalMs: heartbeat,
+    groupInstanceId: groupInstanceId || null,
+    assignors: [...new Set(names)],
+    queueCapacity: positiveInt('queueCapacity', queueCapacity, 1000),
+    queueBytes: positiveInt('queueBytes', queueBytes, 16 * 1024 * 1024),
+    offsetOutOfRange: offsetOutOfRange ?? 'earliest',
+    readBackoffMinMs: backoffMin,
+    readBackoffMaxMs: Math.max(backoffMin, positiveInt('readBackoffMaxMs', readBackoffMaxMs, 1_000)),
+    maxAttempts: positiveInt('maxAttempts', maxAttempts, 5),
+    requestTimeoutMs: cluster.requestTimeoutMs ?? 30_000,
+    clientId: cluster.clientId ?? 'mka',
+  };
+}

@@ -1,0 +1,414 @@
+// The fetch side of a Reader: one loop per partition leader, each on the broker's 'fetch' connection so
+// that its long-poll never delays another call. A loop waits for room in the bounded queue before it
+// asks for more. Leader moves and stale metadata send the partition back to `reconcile`, which
+// refreshes metadata and hands it to its new leader's loop; a fatal partition error goes to the caller
+// through the queue and stops only that partition.
+import { Api, type FetchRequestFetchPartition, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
+import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
+import type { Cluster } from '../cluster.ts';
+import { backoff } from '../retry.ts';
+import { FirstOffset, LastOffset, type ResolvedReaderConfig } from './config.ts';
+import { AbortFilter, batchSlices, decodeSlice, type Message } from './message.ts';
+import { EARLIEST, LATEST, listOffsets } from './offsets.ts';
+import type { MessageQueue } from './queue.ts';
+import type { ReaderCounters } from './stats.ts';
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to fetch; FirstOffset or LastOffset until resolved against the log. */
+  position: bigint;
+  /** Next offset the caller will be given (-1n until known). */
+  consumed: bigint;
+  /** Bumped by every seek and by removal: what a fetch in flight brings for an older epoch is dropped. */
+  epoch: number;
+  /** Leader's node id; -1 while it is being looked up. */
+  leader: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  /** A fatal error was delivered; nothing more is fetched until a seek. */
+  failed: boolean;
+  removed: boolean;
+  /** The reader's mark of the assignment this state belongs to (commit fencing). */
+  token: number;
+}
+
+const OFFSET_OUT_OF_RANGE = 1;
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class Fetcher {
+  private readonly parts = new Map<string, PartitionState>();
+  private readonly loops = new Map<number, object>();
+  private readonly abort = new AbortController();
+  private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconciling = false;
+  private reconcileAgain = false;
+  private reconcileFailures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly queue: MessageQueue,
+    private readonly config: ResolvedReaderConfig,
+    private readonly counters: ReaderCounters,
+  ) {}
+
+  get(topic: string, partition: number): PartitionState | undefined {
+    return this.parts.get(key(topic, partition));
+  }
+
+  all(): PartitionState[] {
+    return [...this.parts.values()];
+  }
+
+  /** Starts fetching a partition from `position` (an offset, FirstOffset or LastOffset). */
+  add(topic: string, partition: number, position: bigint): PartitionState {
+    const old = this.get(topic, partition);
+    if (old) {
+      this.seek(topic, partition, position);
+      return old;
+    }
+    const p: PartitionState = {
+      topic,
+      partition,
+      position,
+      consumed: position >= 0n ? position : -1n,
+      epoch: 0,
+      leader: -1,
+      leaderEpoch: -1,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      failed: false,
+      removed: false,
+      token: 0,
+    };
+    this.parts.set(key(topic, partition), p);
+    this.scheduleReconcile(0);
+    return p;
+  }
+
+  /** Stops fetching a partition and drops what is queued of it. */
+  remove(topic: string, partition: number): void {
+    const p = this.get(topic, partition);
+    if (!p) return;
+    p.removed = true;
+    p.epoch++;
+    this.parts.delete(key(topic, partition));
+    this.queue.drop((t, n) => t === topic && n === partition);
+  }
+
+  /** Moves a partition's position; queued messages of it are dropped, a failed partition resumes. */
+  seek(topic: string, partition: number, position: bigint): void {
+    const p = this.get(topic, partition);
+    if (!p) return;
+    p.epoch++;
+    p.position = position;
+    p.consumed = position >= 0n ? position : -1n;
+    this.queue.drop((t, n) => t === topic && n === partition);
+    if (p.failed) {
+      p.failed = false;
+      p.leader = -1;
+    }
+    if (p.leader >= 0) this.ensureLoop(p.leader);
+    else this.scheduleReconcile(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    for (const p of this.parts.values()) {
+      p.removed = true;
+      p.epoch++;
+    }
+    this.parts.clear();
+  }
+
+  // ------------------------------------------------------------------------------------- leaders
+
+  private scheduleReconcile(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    if (this.reconcileTimer) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcile();
+    }, delayMs);
+  }
+
+  /** Looks up leaders of partitions that have none and starts the loops they need. */
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    this.reconciling = true;
+    let retryIn = -1;
+    try {
+      const lost = [...this.parts.values()].filter((p) => p.leader < 0 && !p.failed);
+      if (lost.length) {
+        const meta = await this.cluster.refreshMetadata({ topics: [...new Set(lost.map((p) => p.topic))], signal: this.abort.signal });
+        for (const p of lost) {
+          if (p.removed) continue;
+          const t = meta.topics.get(p.topic);
+          if (t && t.errorCode !== 0 && !new KafkaProtocolError(t.errorCode).retriable) {
+            this.fail(p, new KafkaProtocolError(t.errorCode, `topic ${p.topic}`));
+            continue;
+          }
+          const info = meta.partition(p.topic, p.partition);
+          if (info && info.leader >= 0) {
+            p.leader = info.leader;
+            p.leaderEpoch = info.leaderEpoch;
+          }
+        }
+      }
+      this.reconcileFailures = 0;
+      for (const p of this.parts.values()) if (p.leader >= 0 && !p.failed) this.ensureLoop(p.leader);
+      if ([...this.parts.values()].some((p) => p.leader < 0 && !p.failed)) retryIn = backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs);
+    } catch (e) {
+      if (this.stopped) return;
+      this.counters.errors++;
+      if (e instanceof KafkaError && !e.retriable) {
+        // A wrong password or a missing ACL does not heal by itself: every waiting partition hears of it.
+        for (const p of this.parts.values()) if (p.leader < 0 && !p.failed) this.fail(p, e);
+      } else {
+        retryIn = backoff(++this.reconcileFailures, this.config.readBackoffMinMs, this.config.readBackoffMaxMs);
+      }
+    } finally {
+      this.reconciling = false;
+    }
+    if (this.reconcileAgain) {
+      this.reconcileAgain = false;
+      retryIn = 0;
+    }
+    if (retryIn >= 0) this.scheduleReconcile(retryIn);
+  }
+
+  private ensureLoop(node: number): void {
+    if (this.stopped || this.loops.has(node)) return;
+    const token = {};
+    this.loops.set(node, token);
+    void this.loop(node, token);
+  }
+
+  private fail(p: PartitionState, err: Error): void {
+    if (p.failed || p.removed) return;
+    p.failed = true;
+    this.counters.errors++;
+    this.queue.pushError(err, p.topic, p.partition);
+  }
+
+  /** The partition goes back to reconcile for a fresh leader. */
+  private lose(parts: PartitionState[], delayMs: number): void {
+    for (const p of parts) if (!p.removed) p.leader = -1;
+    this.cluster.invalidate();
+    this.scheduleReconcile(delayMs);
+  }
+
+  // ------------------------------------------------------------------------------------- fetching
+
+  private mine(node: number): PartitionState[] {
+    const out: PartitionState[] = [];
+    for (const p of this.parts.values()) if (p.leader === node && !p.failed) out.push(p);
+    return out;
+  }
+
+  private async loop(node: number, token: object): Promise<void> {
+    const signal = this.abort.signal;
+    try {
+      for (;;) {
+        if (this.stopped || !this.mine(node).length) return;
+        try {
+          await this.queue.waitForSpace(signal);
+        } catch {
+          return; // closed
+        }
+        let parts = this.mine(node);
+        if (!parts.length) return;
+        try {
+          await this.resolvePositions(parts);
+          parts = this.mine(node).filter((p) => p.position >= 0n);
+          if (!parts.length) continue;
+          await this.fetchOnce(node, parts);
+        } catch (e) {
+          if (this.stopped) return;
+          this.counters.errors++;
+          if (e instanceof TimeoutError) this.counters.timeouts++;
+          // Not retriable and not a sign of stale metadata (a refused password, a missing ACL, a version
+          // neither side speaks): the partitions stop and the caller hears why.
+          if (e instanceof AuthenticationError || (e instanceof KafkaError && !e.retriable && !(e instanceof KafkaProtocolError && e.invalidatesMetadata))) {
+            for (const p of this.mine(node)) this.fail(p, e as Error);
+            return;
+          }
+          // Broken connection, timeout, moved leader: refresh metadata and resume on the right broker.
+          this.lose(this.mine(node), backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
+          return;
+        }
+      }
+    } finally {
+      if (this.loops.get(node) === token) this.loops.delete(node);
+    }
+  }
+
+  /** Turns FirstOffset/LastOffset positions into offsets of the log. */
+  private async resolvePositions(parts: PartitionState[]): Promise<void> {
+    for (const spec of [FirstOffset, LastOffset]) {
+      const todo = parts.filter((p) => p.position === spec);
+      const byTopic = new Map<string, PartitionState[]>();
+      for (const p of todo) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+      for (const [topic, list] of byTopic) {
+        const epochs = list.map((p) => p.epoch);
+        const offsets = await listOffsets(this.cluster, topic, list.map((p) => p.partition), spec === FirstOffset ? EARLIEST : LATEST, this.config.isolationLevel, {
+          signal: this.abort.signal,
+        });
+        list.forEach((p, i) => {
+          const o = offsets.get(p.partition);
+          if (p.epoch !== epochs[i] || o === undefined || o < 0n) return;
+          p.position = o;
+          p.consumed = o;
+        });
+      }
+    }
+  }
+
+  private async fetchOnce(node: number, parts: PartitionState[]): Promise<void> {
+    const signal = this.abort.signal;
+    const conn = await this.cluster.brokerConnection(node, 'fetch', { signal });
+    const version = conn.version(Api.Fetch);
+    const meta = this.cluster.current;
+    const snapshot = new Map<string, { p: PartitionState; epoch: number }>();
+    const topics = new Map<string, { topic: string; topicId: string; partitions: FetchRequestFetchPartition[] }>();
+    const byId = new Map<string, string>();
+    for (const p of parts) {
+      snapshot.set(key(p.topic, p.partition), { p, epoch: p.epoch });
+      let t = topics.get(p.topic);
+      if (!t) {
+        const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
+        topics.set(p.topic, (t = { topic: p.topic, topicId, partitions: [] }));
+        byId.set(topicId, p.topic);
+      }
+      t.partitions.push({
+        partition: p.partition,
+        currentLeaderEpoch: p.leaderEpoch,
+        fetchOffset: p.position,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: this.config.partitionMaxBytes,
+        replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+      });
+    }
+    const t0 = performance.now();
+    const res = await conn.request(
+      Api.Fetch,
+      {
+        clusterId: null,
+        replicaId: -1,
+        maxWaitMs: this.config.maxWaitMs,
+        minBytes: this.config.minBytes,
+        // A fetch never brings more than the queue could hold: memory stays bounded by the config.
+        maxBytes: Math.min(this.config.maxBytes, this.config.queueBytes),
+        isolationLevel: this.config.isolationLevel,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [...topics.values()],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs },
+    );
+    this.counters.fetches++;
+    this.counters.waitTime.observe(performance.now() - t0);
+    if (res.errorCode) throw new KafkaProtocolError(res.errorCode, `Fetch from node ${node}`);
+    let messages = 0;
+    let bytes = 0;
+    let readMs = 0;
+    const relost: PartitionState[] = [];
+    for (const rt of res.responses) {
+      const topic = version >= 13 ? (byId.get(rt.topicId) ?? rt.topic) : rt.topic;
+      for (const pr of rt.partitions) {
+        const s = snapshot.get(key(topic, pr.partitionIndex));
+        if (!s) continue;
+        bytes += pr.records?.length ?? 0;
+        const r = await this.handlePartition(s.p, s.epoch, pr);
+        messages += r.messages;
+        readMs += r.readMs;
+        if (r.lost) relost.push(s.p);
+      }
+    }
+    this.counters.fetchSize.observe(messages);
+    this.counters.fetchBytes.observe(bytes);
+    this.counters.readTime.observe(readMs);
+    if (relost.length) this.lose(relost, backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
+  }
+
+  private async handlePartition(p: PartitionState, epoch: number, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
+    const none = { messages: 0, readMs: 0, lost: false };
+    if (p.epoch !== epoch || p.removed) return none;
+    if (pr.errorCode !== 0) {
+      if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
+        const policy = this.config.offsetOutOfRange;
+        if (policy === 'error') this.fail(p, new KafkaProtocolError(pr.errorCode, `${p.topic}/${p.partition} offset ${p.position}`));
+        else p.position = policy === 'earliest' ? FirstOffset : LastOffset;
+        return none;
+      }
+      const err = new KafkaProtocolError(pr.errorCode, `Fetch ${p.topic}/${p.partition}`);
+      if (err.retriable || err.invalidatesMetadata) return { ...none, lost: true };
+      this.fail(p, err);
+      return none;
+    }
+    p.highWatermark = pr.highWatermark;
+    p.lastStableOffset = pr.lastStableOffset;
+    p.logStartOffset = pr.logStartOffset;
+    const data = pr.records;
+    if (!data || !data.length) return none;
+    const filter = this.config.isolationLevel === 1 ? new AbortFilter(pr.abortedTransactions) : null;
+    let messages = 0;
+    let readMs = 0;
+    for (const slice of batchSlices(data)) {
+      const t0 = performance.now();
+      let batches;
+      try {
+        batches = await decodeSlice(slice, p.topic, p.partition);
+      } catch (e) {
+        this.fail(p, e instanceof Error ? e : new KafkaError(String(e), false));
+        return { messages, readMs, lost: false };
+      }
+      readMs += performance.now() - t0;
+      // Decoding may have yielded (decompression): a seek or revoke meanwhile makes these stale.
+      if (p.epoch !== epoch) return { messages, readMs, lost: false };
+      for (const b of batches) {
+        const keep = filter ? filter.keep(b) : !b.isControl;
+        if (keep) {
+          for (const r of b.records) {
+            if (r.offset < p.position) continue;
+            if (!this.queue.hasSpace) {
+              await this.queue.waitForSpace(this.abort.signal);
+              if (p.epoch !== epoch) return { messages, readMs, lost: false };
+            }
+            const m: Message = {
+              topic: p.topic,
+              partition: p.partition,
+              offset: r.offset,
+              highWaterMark: pr.highWatermark,
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+              time: r.timestamp,
+            };
+            this.queue.push(m, p);
+            messages++;
+            p.position = r.offset + 1n;
+          }
+        }
+        if (p.epoch !== epoch) return { messages, readMs, lost: false };
+        if (b.lastOffset >= p.position) p.position = b.lastOffset + 1n;
+      }
+    }
+    return { messages, readMs, lost: false };
+  }
+}

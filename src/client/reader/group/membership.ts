@@ -1,0 +1,378 @@
+// Classic group membership: FindCoordinator, JoinGroup (with the member id the broker requires first,
+// KIP-394), the leader's assignment, SyncGroup, then heartbeats on their own timer and connection
+// until the coordinator calls a rebalance. With eager assignors every partition is revoked before
+// rejoining; with cooperative-sticky only those that move, then the member rejoins at once.
+import { Api } from '../../../protocol/messages/index.ts';
+import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
+import type { CallOptions, Cluster } from '../../cluster.ts';
+import type { Coordinators } from '../../coordinator.ts';
+import { backoff, sleep } from '../../retry.ts';
+import type { ResolvedReaderConfig } from '../config.ts';
+import type { ReaderCounters } from '../stats.ts';
+import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
+
+const E = {
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  ILLEGAL_GENERATION: 22,
+  UNKNOWN_MEMBER_ID: 25,
+  REBALANCE_IN_PROGRESS: 27,
+  MEMBER_ID_REQUIRED: 79,
+  FENCED_INSTANCE_ID: 82,
+} as const;
+
+export interface MembershipHooks {
+  /** Partitions leave this member: commit what is pending of them, stop fetching, drop their messages. */
+  revoke(tps: TopicPartition[]): Promise<void>;
+  /** Partitions arrive in `generationId`: look up committed offsets, start fetching. */
+  assign(tps: TopicPartition[], generationId: number): Promise<void>;
+  /** The group refused us for good (authorization, fenced static member, bad config). */
+  fatal(err: Error): void;
+}
+
+/** A group error that a fresh JoinGroup answers; the commit or heartbeat that got it failed. */
+export function needsRejoin(code: number): boolean {
+  return code === E.ILLEGAL_GENERATION || code === E.UNKNOWN_MEMBER_ID || code === E.REBALANCE_IN_PROGRESS;
+}
+
+const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+
+export class Membership {
+  memberId = '';
+  generationId = -1;
+  protocol: string | null = null;
+  /** Current assignment; empty while (eagerly) rebalancing. */
+  readonly assigned = new Map<string, TopicPartition>();
+  private rejoinNeeded = true;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly abort = new AbortController();
+  private readonly cooperative: boolean;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly coordinators: Coordinators,
+    private readonly config: ResolvedReaderConfig,
+    private readonly counters: ReaderCounters,
+    private readonly hooks: MembershipHooks,
+  ) {
+    // As in Java: the cooperative protocol only when every configured assignor supports it.
+    this.cooperative = config.assignors.every((a) => ASSIGNORS[a].cooperative);
+  }
+
+  get groupId(): string {
+    return this.config.groupId!;
+  }
+
+  /** True while the member has a generation and heartbeats. */
+  get stable(): boolean {
+    return !this.rejoinNeeded && this.generationId >= 0;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  requestRejoin(resetMemberId = false): void {
+    if (resetMemberId) this.memberId = '';
+    this.rejoinNeeded = true;
+    this.stopHeartbeat();
+    this.wake?.();
+  }
+
+  /** Stops heartbeating and rejoining; with leave, says goodbye to the coordinator (not for static members). */
+  async stop(leave: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopHeartbeat();
+    this.abort.abort();
+    this.wake?.();
+    await this.running?.catch(() => {});
+    if (leave && this.memberId && !this.config.groupInstanceId) {
+      try {
+        const conn = await this.coordinators.connection(this.groupId, 'group', 'group', { timeoutMs: 5_000 });
+        await conn.request(
+          Api.LeaveGroup,
+          conn.version(Api.LeaveGroup) >= 3
+            ? { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'reader closed' }] }
+            : { groupId: this.groupId, memberId: this.memberId },
+          { timeoutMs: 5_000 },
+        );
+      } catch {
+        // The session timeout removes us anyway.
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      if (!this.rejoinNeeded) {
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        continue;
+      }
+      try {
+        await this.joinAndSync();
+        failures = 0;
+      } catch (e) {
+        if (this.stopped) return;
+        this.counters.errors++;
+        if (e instanceof KafkaError && !e.retriable && !(e instanceof KafkaProtocolError && needsRejoin(e.code))) {
+          this.stopped = true;
+          this.hooks.fatal(e);
+          return;
+        }
+        this.rejoinNeeded = true;
+        try {
+          await sleep(backoff(++failures, this.config.readBackoffMinMs, this.config.readBackoffMaxMs), this.abort.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  private check(code: number, what: string): void {
+    if (code === 0) return;
+    // A moved coordinator is found again on the retry that the (retriable) error brings.
+    this.coordinators.forgetOn(code, this.groupId);
+    throw new KafkaProtocolError(code, `${what} ${this.groupId}`);
+  }
+
+  private async joinAndSync(): Promise<void> {
+    this.rejoinNeeded = false;
+    this.stopHeartbeat();
+    const signal = this.abort.signal;
+    if (!this.cooperative && this.assigned.size) {
+      const all = [...this.assigned.values()];
+      this.assigned.clear();
+      await this.hooks.revoke(all);
+    }
+    const topics = this.config.groupTopics;
+    const owned = [...this.assigned.values()];
+    const conn = await this.coordinators.connection(this.groupId, 'group', 'group', { signal });
+    const join = await conn.request(
+      Api.JoinGroup,
+      {
+        groupId: this.groupId,
+        sessionTimeoutMs: this.config.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.config.rebalanceTimeoutMs,
+        memberId: this.memberId,
+        groupInstanceId: this.config.groupInstanceId,
+        protocolType: 'consumer',
+        protocols: this.config.assignors.map((name) => ({ name, metadata: encodeSubscription(topics, owned, this.generationId) })),
+        reason: null,
+      },
+      // The coordinator holds JoinGroup until every member has rejoined, up to the rebalance timeout.
+      { signal, timeoutMs: this.config.rebalanceTimeoutMs + 5_000 },
+    );
+    if (join.errorCode === E.MEMBER_ID_REQUIRED) {
+      this.memberId = join.memberId;
+      this.rejoinNeeded = true;
+      return;
+    }
+    if (join.errorCode === E.UNKNOWN_MEMBER_ID) {
+      this.requestRejoin(true);
+      return;
+    }
+    if (join.errorCode === E.REBALANCE_IN_PROGRESS) {
+      this.requestRejoin();
+      return;
+    }
+    this.check(join.errorCode, 'JoinGroup');
+    this.memberId = join.memberId;
+    const generationId = join.generationId;
+    const protocol = join.protocolName ?? this.config.assignors[0];
+    let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+    if (join.leader === join.memberId && !join.skipAssignment) {
+      assignments = await this.lead(protocol, join.members, signal);
+    }
+    const sync = await conn.request(
+      Api.SyncGroup,
+      {
+        groupId: this.groupId,
+        generationId,
+        memberId: this.memberId,
+        groupInstanceId: this.config.groupInstanceId,
+        protocolType: 'consumer',
+        protocolName: protocol,
+        assignments,
+      },
+      { signal, timeoutMs: this.config.rebalanceTimeoutMs + 5_000 },
+    );
+    if (needsRejoin(sync.errorCode)) {
+      this.requestRejoin(sync.errorCode === E.UNKNOWN_MEMBER_ID);
+      return;
+    }
+    this.check(sync.errorCode, 'SyncGroup');
+    this.generationId = generationId;
+    this.protocol = protocol;
+    this.startHeartbeat();
+    const next = new Map<string, TopicPartition>();
+    for (const t of decodeAssignment(sync.assignment).assignedPartitions) {
+      for (const partition of t.partitions) {
+        const tp = { topic: t.topic, partition };
+        next.set(tpKey(tp), tp);
+      }
+    }
+    const revoked = [...this.assigned].filter(([k]) => !next.has(k)).map(([, tp]) => tp);
+    const added = [...next].filter(([k]) => !this.assigned.has(k)).map(([, tp]) => tp);
+    if (revoked.length) {
+      for (const tp of revoked) this.assigned.delete(tpKey(tp));
+      await this.hooks.revoke(revoked);
+    }
+    for (const [k, tp] of next) this.assigned.set(k, tp);
+    this.counters.rebalances++;
+    await this.hooks.assign(added, generationId);
+    // Cooperative: what we gave up may now go to its new owner, which takes another round.
+    if (this.cooperative && revoked.length) this.requestRejoin();
+  }
+
+  private async lead(protocol: string, members: { memberId: string; groupInstanceId: string | null; metadata: Uint8Array }[], signal: AbortSignal) {
+    const assignor = ASSIGNORS[protocol as keyof typeof ASSIGNORS];
+    if (!assignor) throw new KafkaError(`group ${this.groupId} chose assignor ${protocol}, which this reader does not know`, false);
+    const parsed: (GroupMember & { version: number })[] = members.map((m) => {
+      const s = decodeSubscription(m.metadata);
+      return {
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId ?? null,
+        topics: s.topics,
+        owned: (s.ownedPartitions ?? []).flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))),
+        generationId: s.generationId ?? -1,
+        version: s.version,
+      };
+    });
+    const topics = [...new Set(parsed.flatMap((m) => m.topics))];
+    const meta = await this.cluster.refreshMetadata({ topics, signal });
+    const counts = new Map<string, number>();
+    for (const t of topics) {
+      const info = meta.topics.get(t);
+      if (info && info.errorCode === 0) counts.set(t, info.partitions.length);
+    }
+    const plan = assignor.assign(parsed, counts);
+    return parsed.map((m) => ({ memberId: m.memberId, assignment: encodeAssignment(plan.get(m.memberId) ?? new Map(), m.version) }));
+  }
+
+  // ------------------------------------------------------------------------------------ heartbeat
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    if (this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => void this.heartbeat(), this.config.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async heartbeat(): Promise<void> {
+    this.heartbeatTimer = undefined;
+    if (this.stopped || this.rejoinNeeded) return;
+    const generationId = this.generationId;
+    try {
+      const conn = await this.coordinators.connection(this.groupId, 'heartbeat', 'group', { signal: this.abort.signal });
+      const res = await conn.request(
+        Api.Heartbeat,
+        { groupId: this.groupId, generationId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId },
+        { signal: this.abort.signal, timeoutMs: Math.min(this.config.sessionTimeoutMs, this.config.requestTimeoutMs) },
+      );
+      if (this.stopped || generationId !== this.generationId || this.rejoinNeeded) return;
+      if (needsRejoin(res.errorCode)) {
+        this.requestRejoin(res.errorCode === E.UNKNOWN_MEMBER_ID);
+        return;
+      }
+      if (res.errorCode === E.FENCED_INSTANCE_ID) {
+        this.stopped = true;
+        this.hooks.fatal(new KafkaProtocolError(res.errorCode, `group ${this.groupId}: another member uses instance id ${this.config.groupInstanceId}`));
+        return;
+      }
+      if (res.errorCode !== 0) {
+        this.counters.errors++;
+        this.coordinators.forgetOn(res.errorCode, this.groupId);
+      }
+    } catch {
+      if (this.stopped) return;
+      // A lost connection or a slow coordinator: try again on the next beat; the session timeout decides.
+      this.counters.errors++;
+      this.coordinators.forget(this.groupId);
+    }
+    if (!this.rejoinNeeded) this.startHeartbeat();
+  }
+
+  // -------------------------------------------------------------------------------------- offsets
+
+  /** Commits offsets (the next offset to read) under the current generation. */
+  async commit(offsets: Map<string, Map<number, bigint>>, opts: CallOptions = {}): Promise<void> {
+    if (!offsets.size) return;
+    const res = await this.cluster.call(
+      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
+      Api.OffsetCommit,
+      {
+        groupId: this.groupId,
+        generationIdOrMemberEpoch: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: this.config.groupInstanceId,
+        retentionTimeMs: -1n,
+        topics: [...offsets].map(([name, parts]) => ({
+          name,
+          partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+        })),
+      },
+      {
+        ...opts,
+        check: (r) => {
+          const code = r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
+          if (code && (this.coordinators.forgetOn(code, this.groupId) || code === E.COORDINATOR_LOAD_IN_PROGRESS)) throw new KafkaProtocolError(code, `OffsetCommit ${this.groupId}`);
+        },
+      },
+    );
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode === 0) continue;
+        if (needsRejoin(p.errorCode)) this.requestRejoin(p.errorCode === E.UNKNOWN_MEMBER_ID);
+        throw new KafkaProtocolError(p.errorCode, `OffsetCommit ${t.name}/${p.partitionIndex} (generation ${this.generationId})`);
+      }
+    }
+  }
+
+  /** Committed offsets (-1n where none) of the given partitions. */
+  async committed(tps: TopicPartition[], opts: CallOptions = {}): Promise<Map<string, Map<number, bigint>>> {
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    const res = await this.cluster.call(
+      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
+      Api.OffsetFetch,
+      (conn) =>
+        conn.version(Api.OffsetFetch) >= 8
+          ? { groups: [{ groupId: this.groupId, memberId: null, memberEpoch: -1, topics }], requireStable: true }
+          : { groupId: this.groupId, topics, requireStable: true },
+      {
+        ...opts,
+        check: (r) => {
+          const code =
+            (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
+            (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
+            0;
+          if (code) {
+            this.coordinators.forgetOn(code, this.groupId);
+            throw new KafkaProtocolError(code, `OffsetFetch ${this.groupId}`);
+          }
+        },
+      },
+    );
+    const out = new Map<string, Map<number, bigint>>();
+    for (const t of res.groups?.length ? res.groups[0].topics : res.topics) {
+      const m = out.get(t.name) ?? new Map<number, bigint>();
+      for (const p of t.partitions) m.set(p.partitionIndex, p.committedOffset);
+      out.set(t.name, m);
+    }
+    return out;
+  }
+}

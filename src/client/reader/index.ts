@@ -1,0 +1,6 @@
+// Public surface of the Reader.
+export { Reader, type PartitionLag } from './reader.ts';
+export { FirstOffset, LastOffset, type ReaderConfig, type AssignorName, type IsolationLevel, type OffsetOutOfRangePolicy } from './config.ts';
+export type { Message, MessageHeader } from './message.ts';
+export type { ReaderStats } from './stats.ts';
+export type { TopicPartition } from './group/assignors.ts';

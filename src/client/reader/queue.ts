@@ -1,0 +1,177 @@
+// The bounded prefetch queue between the fetch loops and the caller. Limited in messages and bytes:
+// a producer that finds it full waits for space instead of buffering. A partition's fatal error takes
+// its place in the line behind that partition's messages, so other partitions lose nothing.
+import { AbortedError, ClosedError, TimeoutError } from '../../protocol/errors.ts';
+import { messageBytes, type Message } from './message.ts';
+
+type Item = { msg: Message; size: number; tag: unknown; err?: undefined } | { msg?: undefined; size: 0; err: Error; topic: string; partition: number };
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface TakeOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export class MessageQueue {
+  private items: (Item | undefined)[] = [];
+  private head = 0;
+  private count = 0;
+  private bytesUsed = 0;
+  private closedError: Error | null = null;
+  private readers: Waiter[] = [];
+  private spaceWaiters: Waiter[] = [];
+
+  constructor(
+    readonly capacity: number,
+    readonly capacityBytes: number,
+  ) {}
+
+  /** Messages queued (errors not counted). */
+  get length(): number {
+    return this.count;
+  }
+
+  get bytes(): number {
+    return this.bytesUsed;
+  }
+
+  /** Room for one more message; an empty queue always takes one, however big. */
+  get hasSpace(): boolean {
+    return this.count === 0 || (this.count < this.capacity && this.bytesUsed < this.capacityBytes);
+  }
+
+  // A waiting producer is woken only once the queue has drained to half, so that a reader taking one
+  // message at a time does not make the fetcher wake for every single one.
+  private get belowLowWater(): boolean {
+    return this.count === 0 || (this.count <= this.capacity / 2 && this.bytesUsed <= this.capacityBytes / 2);
+  }
+
+  /** Resolves when hasSpace; rejects on close or abort. */
+  waitForSpace(signal?: AbortSignal): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.hasSpace) return Promise.resolve();
+    return this.wait(this.spaceWaiters, signal);
+  }
+
+  /** `tag` travels with the message to takeTagged (the fetcher's partition state). */
+  push(msg: Message, tag?: unknown): void {
+    if (this.closedError) return;
+    const size = messageBytes(msg);
+    this.items.push({ msg, size, tag });
+    this.count++;
+    this.bytesUsed += size;
+    this.wakeOne(this.readers);
+  }
+
+  pushError(err: Error, topic: string, partition: number): void {
+    if (this.closedError) return;
+    this.items.push({ err, size: 0, topic, partition });
+    this.wakeOne(this.readers);
+  }
+
+  /** The next message, waiting for one; a queued error rejects instead. */
+  async take(opts: TakeOptions = {}): Promise<Message> {
+    return (await this.takeTagged(opts)).msg;
+  }
+
+  async takeTagged(opts: TakeOptions = {}): Promise<{ msg: Message; tag: unknown }> {
+    for (;;) {
+      if (this.closedError) throw this.closedError;
+      const it = this.shift();
+      if (it) {
+        if (it.err) throw it.err;
+        return it;
+      }
+      await this.wait(this.readers, opts.signal, opts.timeoutMs);
+    }
+  }
+
+  private shift(): Item | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const it = this.items[this.head]!;
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (it.msg) {
+      this.count--;
+      this.bytesUsed -= it.size;
+      if (this.spaceWaiters.length && this.belowLowWater) this.wakeAll(this.spaceWaiters);
+    }
+    return it;
+  }
+
+  /** Drops what is queued for the partitions `match` selects (revoked, or sought elsewhere). */
+  drop(match: (topic: string, partition: number) => boolean): number {
+    let dropped = 0;
+    const kept: (Item | undefined)[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const it = this.items[i]!;
+      const topic = it.msg ? it.msg.topic : it.topic;
+      const partition = it.msg ? it.msg.partition : it.partition;
+      if (match(topic, partition)) {
+        if (it.msg) {
+          this.count--;
+          this.bytesUsed -= it.size;
+          dropped++;
+        }
+      } else kept.push(it);
+    }
+    this.items = kept;
+    this.head = 0;
+    if (this.hasSpace) this.wakeAll(this.spaceWaiters);
+    return dropped;
+  }
+
+  /** Fails every waiter, now and later, with err. */
+  close(err: Error = new ClosedError('reader closed')): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.items = [];
+    this.head = 0;
+    this.count = 0;
+    this.bytesUsed = 0;
+    for (const w of this.readers.splice(0)) w.reject(err);
+    for (const w of this.spaceWaiters.splice(0)) w.reject(err);
+  }
+
+  private wakeOne(list: Waiter[]): void {
+    list.shift()?.resolve();
+  }
+
+  private wakeAll(list: Waiter[]): void {
+    for (const w of list.splice(0)) w.resolve();
+  }
+
+  private wait(list: Waiter[], signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AbortedError('read aborted', signal.reason));
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+      };
+      const w: Waiter = {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      const onAbort = () => w.reject(new AbortedError('read aborted', signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => w.reject(new TimeoutError(`no message within ${timeoutMs} ms`)), timeoutMs);
+      list.push(w);
+    });
+  }
+}

@@ -1,0 +1,174 @@
+// Group Readers against cluster B: three members share a 6-partition topic, one leaves, one dies
+// (no LeaveGroup) and the survivor takes over after the session timeout; manual commits after
+// processing give at-least-once; committed offsets carry over to a new member.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '../../src/client/client.ts';
+import { ClosedError, KafkaProtocolError, TimeoutError } from '../../src/protocol/errors.ts';
+import { Reader, type AssignorName, type ReaderConfig } from '../../src/client/reader/index.ts';
+import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+import { produceRaw as produceOnce } from '../helpers/produce.ts';
+import { KafkaError } from '../../src/protocol/errors.ts';
+
+// A partition just created may not have its leader everywhere yet: retry what is retriable.
+async function produceRaw(...args: Parameters<typeof produceOnce>): ReturnType<typeof produceOnce> {
+  for (let i = 0; ; i++) {
+    try {
+      return await produceOnce(...args);
+    } catch (e) {
+      if (!(e instanceof KafkaError && e.retriable) || i >= 20) throw e;
+      args[0].cluster.invalidate();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const P = 6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const keyOf = (t: { topic: string; partition: number }) => `${t.topic}/${t.partition}`;
+
+/** A consumer loop: fetch, "process", commit. Stops on close. */
+function consume(r: Reader, processed: Set<string>, fenced: { n: number }): Promise<void> {
+  return (async () => {
+    for (;;) {
+      try {
+        const m = await r.fetchMessage({ timeoutMs: 500 });
+        processed.add(`${m.partition}:${m.offset}`);
+        await r.commitMessages(m).catch((e) => {
+          if (e instanceof KafkaProtocolError) fenced.n++;
+          else if (!(e instanceof ClosedError)) throw e;
+        });
+      } catch (e) {
+        if (e instanceof TimeoutError) continue;
+        if (e instanceof ClosedError) return;
+        throw e;
+      }
+    }
+  })();
+}
+
+describe('Reader (group)', () => {
+  let client: Client;
+  const readers: Reader[] = [];
+  const open = (c: Partial<ReaderConfig>) => {
+    const r = new Reader({ brokers: cluster('b').bootstrap, maxWaitMs: 200, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, ...c });
+    readers.push(r);
+    return r;
+  };
+
+  before(() => {
+    client = new Client({ brokers: cluster('b').bootstrap });
+  });
+  after(async () => {
+    for (const r of readers) await r.close().catch(() => {});
+    await client.close();
+  });
+
+  async function produceAll(topic: string, perPartition: number, tag: string): Promise<void> {
+    for (let p = 0; p < P; p++) await produceRaw(client, topic, p, Array.from({ length: perPartition }, (_, i) => ({ value: `${tag}-${p}-${i}` })));
+  }
+
+  for (const assignor of ['range', 'roundrobin', 'cooperative-sticky'] as AssignorName[]) {
+    it(`${assignor}: three members, one leaves, one dies, the last takes over; at-least-once; commits survive`, async () => {
+      const topic = uniqueTopic(`rg-${assignor}`);
+      const groupId = uniqueTopic('g');
+      await client.createTopics([{ topic, numPartitions: P }]);
+      try {
+        await produceAll(topic, 20, 'a');
+        const cfg = { topic, groupId, assignors: [assignor] };
+        const [r1, r2, r3] = [open(cfg), open(cfg), open(cfg)];
+        const processed = new Set<string>();
+        const fenced = { n: 0 };
+        const loops = [r1, r2, r3].map((r) => consume(r, processed, fenced));
+
+        // Every partition assigned exactly once, two each.
+        await until('a balanced assignment', () => {
+          const all = [r1, r2, r3].flatMap((r) => r.assignment().map(keyOf));
+          return all.length === P && new Set(all).size === P && [r1, r2, r3].every((r) => r.assignment().length === 2);
+        });
+        await until('the first 120 messages', () => processed.size >= 120);
+
+        await r1.close(); // leaves: the other two share the six at once
+        await produceAll(topic, 10, 'b');
+        await until('two members sharing six partitions', () => {
+          const all = [r2, r3].flatMap((r) => r.assignment().map(keyOf));
+          return all.length === P && new Set(all).size === P;
+        }, 15_000);
+
+        const killedAt = Date.now();
+        r2.abandon(); // dies: no LeaveGroup; the group notices after the session timeout
+        await produceAll(topic, 10, 'c');
+        await until('the survivor holding every partition', () => r3.assignment().length === P, 30_000);
+        const tookOver = Date.now() - killedAt;
+        await until('every message processed', () => processed.size >= P * 40, 20_000);
+        assert.equal(processed.size, P * 40);
+        for (let p = 0; p < P; p++) for (let o = 0; o < 40; o++) assert.ok(processed.has(`${p}:${o}`), `missing ${p}:${o}`);
+        assert.ok(tookOver < 20_000, `took over after ${tookOver} ms`);
+
+        // Everything processed was committed: the group's lag is zero.
+        await until('commits settled', () => true);
+        const lag = await r3.groupLag();
+        for (let p = 0; p < P; p++) {
+          const l = lag.get(topic)!.get(p)!;
+          assert.equal(l.highWatermark, 40n);
+          assert.equal(l.position, 40n);
+          assert.equal(l.lag, 0n);
+        }
+        await r3.close();
+        await Promise.all(loops);
+
+        const committed = await client.fetchOffsets(groupId, [{ topic }]);
+        assert.deepEqual(committed.map((c) => [c.partition, c.offset]).sort((a, b) => Number(a[0]) - Number(b[0])), Array.from({ length: P }, (_, p) => [p, 40n]));
+
+        // A new member continues from the committed offsets: it sees only what is new.
+        await produceAll(topic, 1, 'd');
+        const r4 = open(cfg);
+        const seen: string[] = [];
+        for (let i = 0; i < P; i++) {
+          const m = await r4.readMessage({ timeoutMs: 20_000 });
+          seen.push(`${m.partition}:${m.offset}`);
+        }
+        assert.deepEqual(seen.sort(), Array.from({ length: P }, (_, p) => `${p}:40`));
+        await assert.rejects(r4.readMessage({ timeoutMs: 700 }), TimeoutError);
+        assert.equal(r4.offset(), -1n);
+        assert.equal(r4.lag(), -1n);
+        assert.ok(r4.stats().rebalances >= 1);
+        await r4.close();
+      } finally {
+        await client.deleteTopics([topic]).catch(() => {});
+      }
+    });
+  }
+
+  it('static membership: close does not leave; a restart with the same instance id gets the same partitions back', async () => {
+    const topic = uniqueTopic('rg-static');
+    const groupId = uniqueTopic('g');
+    await client.createTopics([{ topic, numPartitions: P }]);
+    try {
+      const a = open({ topic, groupId, groupInstanceId: 'a' });
+      const b = open({ topic, groupId, groupInstanceId: 'b' });
+      await until('two static members sharing the topic', () => a.assignment().length === 3 && b.assignment().length === 3);
+      const before = a.assignment().map(keyOf).sort();
+      b.stats();
+      await a.close(); // static: no LeaveGroup, the group keeps a's partitions for the session timeout
+      const described = await client.describeGroups([groupId]);
+      assert.deepEqual(described[0].members.map((m) => m.groupInstanceId).sort(), ['a', 'b']);
+      const a2 = open({ topic, groupId, groupInstanceId: 'a' });
+      await until('the restarted member assigned', () => a2.assignment().length === 3);
+      assert.deepEqual(a2.assignment().map(keyOf).sort(), before);
+      assert.equal(b.assignment().length, 3);
+      await Promise.all([a2.close(), b.close()]);
+    } finally {
+      await client.deleteTopics([topic]).catch(() => {});
+    }
+  });
+});

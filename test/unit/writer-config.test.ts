@@ -1,0 +1,49 @@
+// Writer pieces that need no broker: defaults, WriteErrors, stats summaries, refusals before any I/O.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveWriterConfig } from '../../src/client/writer/config.ts';
+import { Summary } from '../../src/client/writer/stats.ts';
+import { Writer, WriteErrors, Murmur2Balancer } from '../../src/client/writer/index.ts';
+import { ClosedError, KafkaError, KafkaProtocolError } from '../../src/protocol/errors.ts';
+
+describe('Writer without a broker', () => {
+  it('defaults: acks=all, idempotent, a few ms of linger, murmur2 balancer; idempotence needs acks=all', () => {
+    const c = resolveWriterConfig({ brokers: ['127.0.0.1:1'] });
+    assert.equal(c.requiredAcks, 'all');
+    assert.equal(c.idempotent, true);
+    assert.ok(c.batchTimeoutMs <= 10);
+    assert.ok(c.balancer instanceof Murmur2Balancer);
+    assert.equal(c.maxInFlightPerPartition, 5);
+    assert.equal(resolveWriterConfig({ brokers: ['x:1'], requiredAcks: 'leader' }).idempotent, false);
+    assert.equal(resolveWriterConfig({ brokers: ['x:1'], maxInFlightPerPartition: 50 }).maxInFlightPerPartition, 5);
+  });
+
+  it('WriteErrors is aligned with the input and counts failures', () => {
+    const e = new WriteErrors([null, new KafkaProtocolError(10), null, new KafkaError('x', true)]);
+    assert.equal(e.count(), 2);
+    assert.equal(e.errors.length, 4);
+    assert.equal(e.errors[0], null);
+    assert.match(e.message, /2 of 4 messages failed/);
+    assert.equal(e.retriable, false);
+  });
+
+  it('Summary snapshots and resets', () => {
+    const s = new Summary();
+    s.observe(2);
+    s.observe(4);
+    assert.deepEqual(s.take(), { avg: 3, min: 2, max: 4, count: 2, sum: 6 });
+    assert.deepEqual(s.take(), { avg: 0, min: 0, max: 0, count: 0, sum: 0 });
+  });
+
+  it('refuses a message topic on a writer with a topic, and writes after close, without I/O', async () => {
+    const w = new Writer({ brokers: ['127.0.0.1:1'], topic: 't' });
+    await assert.rejects(w.writeMessages({ topic: 'u', value: 'v' }), /must not be specified for both/);
+    assert.deepEqual(await w.writeMessages(), []);
+    await w.close();
+    await assert.rejects(w.writeMessages({ value: 'v' }), ClosedError);
+    const s = w.stats();
+    assert.equal(s.maxAttempts, 10);
+    assert.equal(s.requiredAcks, -1);
+    assert.equal(s.topic, 't');
+  });
+});
