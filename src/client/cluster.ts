@@ -219,11 +219,11 @@ export class Cluster {
     route: (opts: CallOptions) => Promise<Connection>,
     api: ApiCodec<Req, Res>,
     body: Encodable<Req> | ((conn: Connection) => Encodable<Req>),
-    opts: CallOptions & { check?: (res: Res) => void } = {},
+    opts: CallOptions & { check?: (res: Res) => void; retryUntil?: number } = {},
   ): Promise<Res> {
     // The route may make calls of its own (FindCoordinator): they get the caller's signal and
     // timeout, not this call's response check.
-    const { check: _check, ...routeOpts } = opts;
+    const { check: _check, retryUntil: _until, ...routeOpts } = opts;
     return withRetry(
       async () => {
         const conn = await route(routeOpts);
@@ -235,6 +235,7 @@ export class Cluster {
       {
         ...this.retry,
         signal: opts.signal,
+        until: opts.retryUntil,
         onRetry: (err) => {
           if (invalidatesMetadata(err) || err instanceof ConnectionError) this.invalidate();
         },

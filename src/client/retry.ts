@@ -9,6 +9,11 @@ export interface RetryOptions {
   backoffMinMs: number;
   backoffMaxMs: number;
   signal?: AbortSignal;
+  /**
+   * Monotonic time (performance.now()) until which retriable errors are retried even after
+   * `attempts`: for calls bounded by a deadline (a write's timeout) rather than a count.
+   */
+  until?: number;
   /** Called before each new attempt with the error that ended the last one. */
   onRetry?: (err: KafkaError, attempt: number) => void | Promise<void>;
 }
@@ -50,7 +55,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!isRetriable(err) || attempt >= opts.attempts || opts.signal?.aborted) throw err;
+      const outOfAttempts = attempt >= opts.attempts && !(opts.until !== undefined && performance.now() < opts.until);
+      if (!isRetriable(err) || outOfAttempts || opts.signal?.aborted) throw err;
       await opts.onRetry?.(err, attempt);
       await sleep(backoff(attempt, opts.backoffMinMs, opts.backoffMaxMs), opts.signal);
     }

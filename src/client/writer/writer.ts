@@ -554,7 +554,10 @@ export class Writer {
         if (p.inflight.length > 0 && this.config.idempotent && (!p.acked || b.split || p.inflight.some((x) => x.split))) continue;
         const leader = meta?.partition(p.topic, p.partition)?.leader ?? -1;
         if (leader < 0 || !meta?.brokers.has(leader)) {
-          needMetadata = true;
+          // No broker to send to: wait for metadata, but not beyond writeTimeoutMs, so that a cluster
+          // that is down fails the write (and a MultiWriter fails over) instead of holding it.
+          if (now - b.createdAt > this.config.writeTimeoutMs) this.expireLeaderless(p, now);
+          else needMetadata = true;
           continue;
         }
         p.queue.shift();
@@ -583,6 +586,23 @@ export class Writer {
     } else if (soonest < Infinity) {
       this.scheduleDrain(Math.max(1, soonest));
     }
+  }
+
+  /** Fails the partition's queued batches that have waited for a leader longer than writeTimeoutMs. */
+  private expireLeaderless(p: PartitionState, now: number): void {
+    const err = new KafkaProtocolError(ERR.LEADER_NOT_AVAILABLE, `${p.topic}/${p.partition}: no leader within writeTimeoutMs (${this.config.writeTimeoutMs} ms)`);
+    const keep: Batch[] = [];
+    for (const b of p.queue) {
+      if (now - b.createdAt <= this.config.writeTimeoutMs) {
+        keep.push(b);
+        continue;
+      }
+      if (this.config.idempotent && b.baseSequence >= 0) this.needsReset = true;
+      this.counters.errors++;
+      this.settleBatch(b, err);
+    }
+    p.queue = keep;
+    this.cluster.refreshMetadata().catch(() => {});
   }
 
   private async produce(leader: number, batches: Batch[]): Promise<void> {
@@ -813,6 +833,8 @@ export class Writer {
       check: (r) => {
         if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, 'InitProducerId');
       },
+      // A coordinator still loading after a restart is normal: keep asking for as long as a write may take.
+      retryUntil: performance.now() + this.config.writeTimeoutMs,
     });
     this.producer = { producerId: res.producerId, producerEpoch: res.producerEpoch };
     return this.producer;
