@@ -66,6 +66,8 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
       dedupeWindow: opts.dedupeWindow ?? 100_000,
       retryBackoffMs: opts.retryBackoffMs ?? 1000,
     };
+    // Start reading at once, so the first readMessage finds every cluster's messages waiting.
+    this.arm();
   }
 
   get clusters(): number {
