@@ -1,15 +1,15 @@
 // mka in one minute: two Kafka clusters, a MultiWriter in Backup mode writing steadily while the primary
 // goes down and comes back, and a MultiReader reading both clusters with per-cluster lag.
 //   npm run demo
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Client, FirstOffset, MultiReader, MultiWriter, RWMode, type WriterConfig } from '../src/index.ts';
+import { Client, FirstOffset, MultiReader, MultiWriter, RWMode, TimeoutError, type WriterConfig } from '../src/index.ts';
 
 const { clusters } = JSON.parse(readFileSync(new URL('../.kafka/clusters.json', import.meta.url), 'utf8'));
 const A: string[] = clusters.a.bootstrap;
 const B: string[] = clusters.b.bootstrap;
 const topic = `demo-${Date.now().toString(36)}`;
-const harness = (...args: string[]) => spawnSync(process.execPath, ['scripts/kafka.mjs', ...args], { stdio: 'ignore' });
+const harness = (...args: string[]) => new Promise<void>((resolve, reject) => execFile(process.execPath, ['scripts/kafka.mjs', ...args], (e) => (e ? reject(e) : resolve())));
 const say = (s: string) => console.log(`${new Date().toISOString().slice(11, 23)}  ${s}`);
 
 for (const [name, brokers, rf] of [['A', A, 3], ['B', B, 1]] as const) {
@@ -20,41 +20,67 @@ for (const [name, brokers, rf] of [['A', A, 3], ['B', B, 1]] as const) {
 }
 
 const writerConfig = (brokers: string[]): WriterConfig => ({
-  brokers, topic, maxAttempts: 3, writeBackoffMaxMs: 300, connectTimeoutMs: 1000, requestTimeoutMs: 3000,
+  brokers, topic, maxAttempts: 3, writeBackoffMaxMs: 300, writeTimeoutMs: 3000, connectTimeoutMs: 1000, requestTimeoutMs: 3000,
 });
-const writer = new MultiWriter(RWMode.Backup, [writerConfig(A), writerConfig(B)], { health: { probeIntervalMs: 500, recoveryProbes: 3 } });
+const writer = new MultiWriter(RWMode.Backup, [writerConfig(A), writerConfig(B)], {
+  health: { probeIntervalMs: 500, recoveryProbes: 3 },
+  messageIdHeader: 'mka-id', // lets the reader drop the copies a failover retry may write
+});
 writer.onHealthChange((h) => say(`health: cluster ${'AB'[h.cluster]} is ${h.state}${h.lastError && h.state === 'unhealthy' ? ` (${h.lastError.message.slice(0, 60)})` : ''}`));
 
 let written = 0;
 const perCluster = [0, 0];
-async function writeFor(ms: number, label: string) {
-  const until = Date.now() + ms;
-  const before = [...perCluster];
-  let slowest = 0;
-  while (Date.now() < until) {
+let slowest = 0;
+let writing = true;
+// Writes go on in the background, 10 messages every 20 ms, whatever happens to the clusters.
+const stream = (async () => {
+  while (writing) {
     const t = performance.now();
     const res = await writer.writeMessages(...Array.from({ length: 10 }, (_, i) => ({ key: `user-${(written + i) % 50}`, value: `event ${written + i}` })));
     slowest = Math.max(slowest, performance.now() - t);
     for (const r of res) perCluster[r.cluster]++;
     written += res.length;
+    await new Promise((r) => setTimeout(r, 20));
   }
-  say(`${label}: +${perCluster[0] - before[0]} to A, +${perCluster[1] - before[1]} to B (slowest write ${slowest.toFixed(0)} ms)`);
+})();
+let mark = [0, 0];
+function report(label: string) {
+  say(`${label}: +${perCluster[0] - mark[0]} to A, +${perCluster[1] - mark[1]} to B (slowest write ${slowest.toFixed(0)} ms)`);
+  mark = [...perCluster];
+  slowest = 0;
 }
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-await writeFor(2000, 'both clusters up');
+await sleep(2000);
+report('both clusters up');
 say('stopping every broker of cluster A …');
-harness('stop-cluster', 'a');
-await writeFor(4000, 'A down');
+await harness('stop-cluster', 'a');
+await sleep(2000);
+report('while A stopped and down');
 say('starting cluster A again …');
-harness('start-cluster', 'a');
-await writeFor(6000, 'A back');
+await harness('start-cluster', 'a');
+while (perCluster[0] === mark[0]) await sleep(100);
+await sleep(2000);
+report('A back');
+writing = false;
+await stream;
 await writer.close();
 say(`written: ${written} messages, ${perCluster[0]} in A and ${perCluster[1]} in B, none lost`);
 
-// One partition reader per cluster and partition: a merged read of everything.
-const reader = new MultiReader([0, 1, 2].flatMap((p) => [A, B].map((brokers) => ({ brokers, topic, partition: p, startOffset: FirstOffset, maxWaitMs: 100 }))));
+// One partition reader per cluster and partition: a merged read of everything, duplicates dropped.
+const reader = new MultiReader(
+  [0, 1, 2].flatMap((p) => [A, B].map((brokers) => ({ brokers, topic, partition: p, startOffset: FirstOffset, maxWaitMs: 100 }))),
+  { dedupeHeader: 'mka-id' },
+);
 let read = 0;
-while (read < written) read += (await reader.readMessage({ timeoutMs: 10_000 })).length;
+for (;;) {
+  try {
+    read += (await reader.readMessage({ timeoutMs: 2000 })).length;
+  } catch (e) {
+    if (e instanceof TimeoutError) break; // nothing more within 2 s: all read
+    throw e;
+  }
+}
 const lags = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => reader.readLag(i)));
-say(`read back: ${read} messages from both clusters; lag per (cluster, partition): ${lags.map((l, i) => `${'AB'[i % 2]}/${Math.floor(i / 2)}=${l}`).join(' ')}`);
+say(`read back: ${read} distinct messages from both clusters; lag per cluster/partition: ${lags.map((l, i) => `${'AB'[i % 2]}/${Math.floor(i / 2)}=${l}`).join(' ')}`);
 await reader.close();

@@ -294,11 +294,27 @@ export class Writer {
     const { messages } = call;
     const topics = this.config.topic !== undefined ? [this.config.topic] : [...new Set(messages.map((m) => m.topic!))];
     let meta: ClusterMetadata;
+    // Metadata of a cluster that is down can take many reconnect backoffs: bound it by writeTimeoutMs,
+    // so the caller (or a MultiWriter) hears of it in time, with a retriable TimeoutError.
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(), this.config.writeTimeoutMs);
+    const metaSignal = signal ? AbortSignal.any([signal, limit.signal]) : limit.signal;
     try {
-      meta = await this.topicMetadata(topics, signal);
+      const lookup = this.topicMetadata(topics, metaSignal);
+      lookup.catch(() => {});
+      meta = await new Promise<ClusterMetadata>((resolve, reject) => {
+        const onAbort = () => reject(new AbortedError('metadata lookup aborted'));
+        metaSignal.addEventListener('abort', onAbort, { once: true });
+        lookup.then(resolve, reject).finally(() => metaSignal.removeEventListener('abort', onAbort));
+      });
     } catch (e) {
-      for (let i = 0; i < messages.length; i++) this.fail(call, i, asError(e));
+      const err = limit.signal.aborted && !signal?.aborted
+        ? new TimeoutError(`no metadata for ${topics.join(', ')} within writeTimeoutMs (${this.config.writeTimeoutMs} ms): ${asError(e).message}`)
+        : asError(e);
+      for (let i = 0; i < messages.length; i++) this.fail(call, i, err);
       return;
+    } finally {
+      clearTimeout(timer);
     }
     const now = Date.now();
     for (let i = 0; i < messages.length; i++) {
