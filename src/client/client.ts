@@ -131,14 +131,17 @@ export class Client {
     await this.waitForLeaders(topics.map((t) => t.topic), opts);
   }
 
-  /** Polls metadata until every partition of every topic has a leader. */
-  async waitForLeaders(topics: string[], opts: CallOptions = {}): Promise<void> {
+  /**
+   * Polls metadata until every partition of every topic has a leader (and, with minPartitions, until
+   * the broker answering knows that many partitions: brokers learn of new ones with a delay).
+   */
+  async waitForLeaders(topics: string[], opts: CallOptions & { minPartitions?: number } = {}): Promise<void> {
     const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       const m = await this.cluster.refreshMetadata({ ...opts, topics });
       const ready = topics.every((name) => {
         const t = m.topics.get(name);
-        return t && t.errorCode === 0 && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+        return t && t.errorCode === 0 && t.partitions.length >= Math.max(1, opts.minPartitions ?? 1) && t.partitions.every((p) => p.leader >= 0);
       });
       if (ready) return;
       if (performance.now() > deadline) throw new KafkaError(`topics ${topics.join(', ')} have no leaders yet`, true);
@@ -170,6 +173,7 @@ export class Client {
     }, { ...opts, timeoutMs: timeoutMs + 5_000 });
     for (const r of res.results) throwIfError(r.errorCode, `${r.name}: ${r.errorMessage ?? ''}`);
     this.cluster.invalidate();
+    if (!opts.validateOnly) await this.waitForLeaders([topic], { ...opts, minPartitions: count });
   }
 
   // ----------------------------------------------------------------------------------------- offsets

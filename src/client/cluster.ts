@@ -22,6 +22,12 @@ export interface ClusterConfig {
   metadataMaxAgeMs?: number;
   /** Attempts and backoff of the retry policy for retriable errors. */
   retry?: Partial<RetryOptions>;
+  /**
+   * A call whose failures are retriable keeps retrying (with backoff) until this much time has passed,
+   * even beyond `retry.attempts`: long enough to ride out a crashed broker being fenced (about 10 s).
+   * Default 30000; 0 leaves only the attempt count.
+   */
+  retryTimeoutMs?: number;
   /** Reconnect backoff bounds. */
   reconnectBackoffMinMs?: number;
   reconnectBackoffMaxMs?: number;
@@ -155,7 +161,7 @@ export class Cluster {
         },
         { signal: opts.signal, timeoutMs: opts.timeoutMs },
       );
-    }, { ...this.retry, signal: opts.signal });
+    }, { ...this.retry, signal: opts.signal, until: performance.now() + (this.config.retryTimeoutMs ?? 30_000) });
     this.checkClusterId(res);
     const next = ClusterMetadata.fromResponse(res, this.meta ?? undefined, topics === null);
     // Brokers that left the cluster keep no sockets open.
@@ -235,7 +241,7 @@ export class Cluster {
       {
         ...this.retry,
         signal: opts.signal,
-        until: opts.retryUntil,
+        until: opts.retryUntil ?? performance.now() + (this.config.retryTimeoutMs ?? 30_000),
         onRetry: (err) => {
           if (invalidatesMetadata(err) || err instanceof ConnectionError) this.invalidate();
         },

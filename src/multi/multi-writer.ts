@@ -64,7 +64,7 @@ export class MultiWriter {
     this.opts = opts;
     this.writers = configs.map((c) => new Writer(c));
     // Probes use their own clients: an admin connection per cluster, apart from the produce path.
-    this.probes = configs.map((c) => new Client({ ...c, retry: { attempts: 1 } }));
+    this.probes = configs.map((c) => new Client({ ...c, retry: { attempts: 1 }, retryTimeoutMs: 0 }));
     this.health = new HealthTracker(configs.length, (i, signal) => this.probe(i, configs[i], signal), opts.health);
   }
 

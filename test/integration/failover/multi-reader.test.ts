@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../../src/client/client.ts';
+import { KafkaError } from '../../../src/protocol/errors.ts';
 import { FirstOffset } from '../../../src/client/reader/index.ts';
 import { MultiReader, type MultiMessage } from '../../../src/multi/index.ts';
 import { cluster, startCluster, stopCluster, uniqueTopic } from '../../helpers/kafka.ts';
@@ -27,8 +28,20 @@ describe('MultiReader over clusters A and B', () => {
     await b.close();
   });
 
-  const write = (c: Client, prefix: string, n: number) =>
-    produceRaw(c, topic, 0, Array.from({ length: n }, (_, i) => ({ key: prefix, value: `${prefix}-${i}` })));
+  /** Writes n records; right after a restart the leader may still move: retry retriable refusals. */
+  async function write(c: Client, prefix: string, n: number): Promise<void> {
+    const records = Array.from({ length: n }, (_, i) => ({ key: prefix, value: `${prefix}-${i}` }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await produceRaw(c, topic, 0, records);
+        return;
+      } catch (e) {
+        if (!(e instanceof KafkaError && e.retriable) || attempt >= 40) throw e;
+        c.cluster.invalidate();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
 
   async function readN(r: MultiReader, n: number, got: MultiMessage[], timeoutMs = 60_000): Promise<void> {
     const until = Date.now() + timeoutMs;
