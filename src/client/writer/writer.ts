@@ -145,7 +145,12 @@ export class Writer {
   constructor(config: WriterConfig) {
     this.config = resolveWriterConfig(config);
     this.cluster = new Cluster(
-      { ...config, requestTimeoutMs: config.requestTimeoutMs ?? this.config.writeTimeoutMs + 5_000 },
+      {
+        ...config,
+        requestTimeoutMs: config.requestTimeoutMs ?? this.config.writeTimeoutMs + 5_000,
+        // A write is bounded by writeTimeoutMs; the engine's own retries must not outlast it.
+        retryTimeoutMs: config.retryTimeoutMs ?? this.config.writeTimeoutMs,
+      },
       { onDial: () => void this.counters.dials++ },
     );
     this.compressionType = parseCompression(this.config.compression);
@@ -573,7 +578,11 @@ export class Writer {
           // No broker to send to: wait for metadata, but not beyond writeTimeoutMs, so that a cluster
           // that is down fails the write (and a MultiWriter fails over) instead of holding it.
           if (now - b.createdAt > this.config.writeTimeoutMs) this.expireLeaderless(p, now);
-          else needMetadata = true;
+          else {
+            needMetadata = true;
+            // Expire on time even while a metadata refresh hangs on a cluster that is down.
+            soonest = Math.min(soonest, b.createdAt + this.config.writeTimeoutMs - now + 1);
+          }
           continue;
         }
         p.queue.shift();
@@ -599,9 +608,8 @@ export class Writer {
         () => this.scheduleDrain(Math.min(delay, 50)),
         () => this.scheduleDrain(delay),
       );
-    } else if (soonest < Infinity) {
-      this.scheduleDrain(Math.max(1, soonest));
     }
+    if (soonest < Infinity) this.scheduleDrain(Math.max(1, soonest));
   }
 
   /** Fails the partition's queued batches that have waited for a leader longer than writeTimeoutMs. */
