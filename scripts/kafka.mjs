@@ -158,6 +158,17 @@ function makeTls(dir) {
   return { ca: path.join(dir, 'ca.pem'), keystore: path.join(dir, 'broker.p12') };
 }
 
+/**
+ * A KRaft cluster id (16 random bytes, base64url). One starting with '-' would be read by the storage
+ * tool as an option, so those are drawn again.
+ */
+function newClusterId() {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
+}
+
 function javaArgs(libs, dir) {
   return [
     '-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:+ExitOnOutOfMemoryError',
@@ -351,7 +362,7 @@ export async function up() {
     state.tls = makeTls(path.join(dir, 'tls'));
     const formats = [];
     for (const [name, plan] of Object.entries(PLAN)) {
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newClusterId();
       const nodes = plan.nodes.map((n) => {
         const ndir = path.join(dir, name, String(n.id));
         fs.mkdirSync(path.join(ndir, 'logs'), { recursive: true });
