@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Api, Client, KafkaProtocolError } from '../../src/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
 import { produceRaw } from '../helpers/produce.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 describe('Client admin calls', () => {
   let client: Client;
@@ -20,7 +21,7 @@ describe('Client admin calls', () => {
     await client.createTopics([{ topic, numPartitions: 2 }], { ifNotExists: true });
     await client.createPartitions(topic, 5);
     await client.waitForLeaders([topic]);
-    const m = await client.metadata({ topics: [topic] });
+    const m = await eventually(() => client.metadata({ topics: [topic] }), (x) => x.topics[0].partitions.length === 5);
     assert.equal(m.topics[0].partitions.length, 5);
     await client.deleteTopics([topic]);
     // Deletion is asynchronous on the controller; the listing catches up.
@@ -60,12 +61,12 @@ describe('Client admin calls', () => {
     const topic = uniqueTopic('configs');
     await client.createTopics([{ topic, numPartitions: 1, replicationFactor: 1 }]);
     await client.alterConfigs({ type: 'topic', name: topic }, { 'retention.ms': '123456' });
-    const c = await client.describeConfigs({ type: 'topic', name: topic }, { keys: ['retention.ms', 'cleanup.policy'] });
+    const c = await eventually(() => client.describeConfigs({ type: 'topic', name: topic }, { keys: ['retention.ms', 'cleanup.policy'] }), (x) => x['retention.ms'].value === '123456');
     assert.equal(c['retention.ms'].value, '123456');
     assert.equal(c['retention.ms'].isDefault, false);
     assert.equal(c['cleanup.policy'].value, 'delete');
     await client.alterConfigs({ type: 'topic', name: topic }, { 'retention.ms': null });
-    const back = await client.describeConfigs({ type: 'topic', name: topic }, { keys: ['retention.ms'] });
+    const back = await eventually(() => client.describeConfigs({ type: 'topic', name: topic }, { keys: ['retention.ms'] }), (x) => x['retention.ms'].value === '604800000');
     assert.equal(back['retention.ms'].value, '604800000');
     const broker = await client.describeConfigs({ type: 'broker', name: '1' }, { keys: ['num.partitions'] });
     assert.equal(broker['num.partitions'].value, '1');
