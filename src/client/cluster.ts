@@ -60,7 +60,6 @@ export class Cluster {
   private readonly interest = new Set<string>();
   private readonly bootstrap: { host: string; port: number }[];
   private closed = false;
-  private readonly lastAny = new Map<string, { host: string; port: number }>();
 
   /** hooks: observers of the pool (a Reader's or Writer's dial stats). */
   constructor(config: ClusterConfig, hooks: PoolHooks = {}) {
@@ -102,18 +101,12 @@ export class Cluster {
   async anyConnection(purpose: Purpose = 'control', opts: CallOptions = {}): Promise<Connection> {
     this.checkOpen();
     const known = this.meta ? [...this.meta.brokers.values()].map((b) => ({ host: b.host, port: b.port })) : [];
-    // The broker used last for this purpose first: brokers apply metadata changes at their own pace,
-    // so staying on one keeps a sequence of calls (create, then describe) from seeing time go back.
-    const sticky = this.lastAny.get(purpose);
-    const candidates = [...(sticky ? [sticky] : []), ...shuffle(known), ...shuffle([...this.bootstrap])];
+    const candidates = [...shuffle(known), ...shuffle([...this.bootstrap])];
     let last: unknown;
     for (const c of candidates) {
       try {
-        const conn = await this.pool.get(c.host, c.port, purpose, opts.signal);
-        this.lastAny.set(purpose, c);
-        return conn;
+        return await this.pool.get(c.host, c.port, purpose, opts.signal);
       } catch (e) {
-        if (c === sticky) this.lastAny.delete(purpose);
         if (e instanceof KafkaError && !e.retriable) throw e; // a wrong password is wrong everywhere
         last = e;
         if (opts.signal?.aborted) throw e;

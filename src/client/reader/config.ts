@@ -11,6 +11,7 @@ export const LastOffset = -1n;
 export type AssignorName = 'range' | 'roundrobin' | 'cooperative-sticky';
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 export type OffsetOutOfRangePolicy = 'earliest' | 'latest' | 'error';
+export type GroupProtocol = 'classic' | 'consumer';
 
 export interface ReaderConfig extends ClusterConfig {
   /** The partition reader's topic; in group mode, a single topic to subscribe to (else groupTopics). */
@@ -38,8 +39,11 @@ export interface ReaderConfig extends ClusterConfig {
   groupInstanceId?: string;
   /** In order of preference. */
   assignors?: AssignorName[];
-  /** 'classic' only for now; 'consumer' (KIP-848) is refused. */
-  groupProtocol?: 'classic' | 'consumer';
+  /**
+   * 'classic' (default): JoinGroup/SyncGroup with client-side assignors. 'consumer' (KIP-848): the
+   * broker assigns; sessionTimeoutMs, heartbeatIntervalMs and assignors then come from the broker.
+   */
+  groupProtocol?: GroupProtocol;
   /** Messages fetched ahead of the caller, at most. */
   queueCapacity?: number;
   /** Bytes (keys, values, headers) fetched ahead of the caller, at most. */
@@ -69,6 +73,7 @@ export interface ResolvedReaderConfig {
   heartbeatIntervalMs: number;
   groupInstanceId: string | null;
   assignors: AssignorName[];
+  groupProtocol: GroupProtocol;
   queueCapacity: number;
   queueBytes: number;
   offsetOutOfRange: OffsetOutOfRangePolicy;
@@ -103,7 +108,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     if (groupTopics?.length) throw invalid('groupTopics needs groupId');
     if (groupInstanceId) throw invalid('groupInstanceId needs groupId');
   }
-  if (groupProtocol === 'consumer') throw invalid("groupProtocol 'consumer' (KIP-848) is not supported yet; use 'classic'");
+  if (groupProtocol !== undefined && groupProtocol !== 'classic' && groupProtocol !== 'consumer') throw invalid(`unknown groupProtocol ${groupProtocol}`);
   const start = startOffset ?? FirstOffset;
   if (start !== FirstOffset && start !== LastOffset) throw invalid('startOffset must be FirstOffset or LastOffset');
   const names = assignors ?? ['range', 'roundrobin'];
@@ -132,6 +137,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     heartbeatIntervalMs: heartbeat,
     groupInstanceId: groupInstanceId || null,
     assignors: [...new Set(names)],
+    groupProtocol: groupProtocol ?? 'classic',
     queueCapacity: positiveInt('queueCapacity', queueCapacity, 1000),
     queueBytes: positiveInt('queueBytes', queueBytes, 16 * 1024 * 1024),
     offsetOutOfRange: offsetOutOfRange ?? 'earliest',

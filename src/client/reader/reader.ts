@@ -7,7 +7,8 @@ import { Coordinators } from '../coordinator.ts';
 import { FirstOffset, LastOffset, resolveConfig, type ReaderConfig, type ResolvedReaderConfig } from './config.ts';
 import { Fetcher, type PartitionState } from './fetcher.ts';
 import type { TopicPartition } from './group/assignors.ts';
-import { Membership } from './group/membership.ts';
+import { ConsumerMembership } from './group/consumer-membership.ts';
+import { Membership, type MembershipHooks } from './group/membership.ts';
 import { messageBytes, type Message } from './message.ts';
 import { LATEST, listOffsets } from './offsets.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
@@ -34,7 +35,7 @@ export class Reader implements AsyncIterable<Message> {
   private readonly queue: MessageQueue;
   private readonly fetcher: Fetcher;
   private readonly counters = new ReaderCounters();
-  private readonly membership: Membership | null;
+  private readonly membership: Membership | ConsumerMembership | null;
   private closed = false;
   private closing: Promise<void> | null = null;
   private started = false;
@@ -64,11 +65,15 @@ export class Reader implements AsyncIterable<Message> {
     this.fetcher = new Fetcher(this.cluster, this.queue, this.cfg, this.counters);
     this.current = this.cfg.startOffset;
     if (this.cfg.groupId) {
-      this.membership = new Membership(this.cluster, this.coordinators, this.cfg, this.counters, {
+      const hooks: MembershipHooks = {
         revoke: (tps) => this.revoke(tps),
         assign: (tps) => this.assign(tps),
         fatal: (err) => this.queue.pushError(err, '', -1),
-      });
+      };
+      this.membership =
+        this.cfg.groupProtocol === 'consumer'
+          ? new ConsumerMembership(this.cluster, this.coordinators, this.cfg, this.counters, hooks)
+          : new Membership(this.cluster, this.coordinators, this.cfg, this.counters, hooks);
       this.membership.start();
       if (this.cfg.commitIntervalMs > 0) {
         this.commitTimer = setInterval(() => void this.flush().catch(() => {}), this.cfg.commitIntervalMs);
