@@ -103,13 +103,16 @@ export class Cluster {
     const known = this.meta ? [...this.meta.brokers.values()].map((b) => ({ host: b.host, port: b.port })) : [];
     const candidates = [...shuffle(known), ...shuffle([...this.bootstrap])];
     let last: unknown;
-    for (const c of candidates) {
-      try {
-        return await this.pool.get(c.host, c.port, purpose, opts.signal);
-      } catch (e) {
-        if (e instanceof KafkaError && !e.retriable) throw e; // a wrong password is wrong everywhere
-        last = e;
-        if (opts.signal?.aborted) throw e;
+    // First pass skips brokers in reconnect backoff; only when every broker failed is one waited for.
+    for (const noWait of [true, false]) {
+      for (const c of noWait ? candidates : candidates.slice(0, 1)) {
+        try {
+          return await this.pool.get(c.host, c.port, purpose, opts.signal, { noWait });
+        } catch (e) {
+          if (e instanceof KafkaError && !e.retriable) throw e; // a wrong password is wrong everywhere
+          last = e;
+          if (opts.signal?.aborted) throw e;
+        }
       }
     }
     throw last instanceof Error ? last : new ConnectionError('no broker reachable');

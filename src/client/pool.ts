@@ -1,7 +1,7 @@
 // Connections per broker and purpose, opened lazily, reopened after a break with exponential backoff.
 // A broker answers one connection's requests strictly in order, so a fetch that long-polls for seconds
 // would hold up a produce or a heartbeat queued behind it: each purpose gets its own connection.
-import { ClosedError } from '../protocol/errors.ts';
+import { ClosedError, ConnectionError } from '../protocol/errors.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { backoff, sleep } from './retry.ts';
 
@@ -32,12 +32,16 @@ export class ConnectionPool {
   ) {}
 
   /** The open connection for (broker, purpose), dialling it when there is none. */
-  async get(host: string, port: number, purpose: Purpose | string, signal?: AbortSignal): Promise<Connection> {
+  async get(host: string, port: number, purpose: Purpose | string, signal?: AbortSignal, opts: { noWait?: boolean } = {}): Promise<Connection> {
     if (this.closed) throw new ClosedError('connection pool closed');
     const key = `${host}:${port}/${purpose}`;
     let e = this.entries.get(key);
     if (!e) this.entries.set(key, (e = { conn: null, opening: null, failures: 0, retryAt: 0 }));
     if (e.conn && !e.conn.closed) return e.conn;
+    // A caller with other brokers to try should not sit out this one's reconnect backoff.
+    if (opts.noWait && !e.opening && e.retryAt > performance.now()) {
+      throw new ConnectionError(`${host}:${port} failed recently; reconnect backoff`, true);
+    }
     if (!e.opening) e.opening = this.open(e, host, port, signal);
     return e.opening;
   }

@@ -51,13 +51,26 @@ describe('Client through broker restarts (cluster A)', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    for (const id of [1, 2, 3]) {
-      await stopBroker('a', id);
-      const before = ok;
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.ok(ok > before, `calls succeed while broker ${id} is down`);
-      await startBroker('a', id);
-      await new Promise((r) => setTimeout(r, 500));
+    const down = new Set<number>();
+    try {
+      for (const id of [1, 2, 3]) {
+        await stopBroker('a', id);
+        down.add(id);
+        const before = ok;
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.ok(ok > before, `calls succeed while broker ${id} is down`);
+        await startBroker('a', id);
+        down.delete(id);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      // Whatever failed, the cluster is whole again and the call loop ends, so later tests and the
+      // process itself are not left hanging.
+      for (const id of down) await startBroker('a', id);
+      if (down.size) {
+        stop = true;
+        await loop;
+      }
     }
     const afterRestarts = ok;
     await new Promise((r) => setTimeout(r, 1000));

@@ -1,0 +1,133 @@
+// Group Readers with the consumer group protocol (KIP-848) against cluster B: the broker assigns, two
+// members share a 4-partition topic, one leaves and the other takes everything; manual commits carry
+// over to a member that joins after both are gone.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '../../src/client/client.ts';
+import { ClosedError, KafkaError, KafkaProtocolError, TimeoutError } from '../../src/protocol/errors.ts';
+import { Reader, type ReaderConfig } from '../../src/client/reader/index.ts';
+import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+import { produceRaw as produceOnce } from '../helpers/produce.ts';
+
+// A partition just created may not have its leader everywhere yet: retry what is retriable.
+async function produceRaw(...args: Parameters<typeof produceOnce>): ReturnType<typeof produceOnce> {
+  for (let i = 0; ; i++) {
+    try {
+      return await produceOnce(...args);
+    } catch (e) {
+      if (!(e instanceof KafkaError && e.retriable) || i >= 20) throw e;
+      args[0].cluster.invalidate();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const P = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const keyOf = (t: { topic: string; partition: number }) => `${t.topic}/${t.partition}`;
+
+/** Fetch, "process", commit; a commit refused for a partition that moved is counted, not fatal. */
+function consume(r: Reader, processed: Set<string>, refused: { n: number }): Promise<void> {
+  return (async () => {
+    for (;;) {
+      try {
+        const m = await r.fetchMessage({ timeoutMs: 500 });
+        processed.add(`${m.partition}:${m.offset}`);
+        await r.commitMessages(m).catch((e) => {
+          if (e instanceof KafkaProtocolError) refused.n++;
+          else if (!(e instanceof ClosedError)) throw e;
+        });
+      } catch (e) {
+        if (e instanceof TimeoutError) continue;
+        if (e instanceof ClosedError) return;
+        throw e;
+      }
+    }
+  })();
+}
+
+describe('Reader (consumer group protocol, KIP-848)', () => {
+  let client: Client;
+  const readers: Reader[] = [];
+  const open = (c: Partial<ReaderConfig>) => {
+    const r = new Reader({ brokers: cluster('b').bootstrap, maxWaitMs: 200, groupProtocol: 'consumer', ...c });
+    readers.push(r);
+    return r;
+  };
+
+  before(() => {
+    client = new Client({ brokers: cluster('b').bootstrap });
+  });
+  after(async () => {
+    for (const r of readers) await r.close().catch(() => {});
+    await client.close();
+  });
+
+  async function produceAll(topic: string, perPartition: number, tag: string): Promise<void> {
+    for (let p = 0; p < P; p++) await produceRaw(client, topic, p, Array.from({ length: perPartition }, (_, i) => ({ value: `${tag}-${p}-${i}` })));
+  }
+
+  async function committedOffsets(groupId: string, topic: string): Promise<[number, bigint][]> {
+    const c = await client.fetchOffsets(groupId, [{ topic }]);
+    return c.map((x): [number, bigint] => [x.partition, x.offset]).sort((a, b) => a[0] - b[0]);
+  }
+
+  it('two members share the partitions, one leaves, the other takes over; commits carry over', { timeout: 60_000 }, async () => {
+    const topic = uniqueTopic('rk848');
+    const groupId = uniqueTopic('g848');
+    await client.createTopics([{ topic, numPartitions: P }]);
+    try {
+      await produceAll(topic, 10, 'a');
+      const cfg = { topic, groupId };
+      const [r1, r2] = [open(cfg), open(cfg)];
+      const processed = new Set<string>();
+      const refused = { n: 0 };
+      const loops = [r1, r2].map((r) => consume(r, processed, refused));
+
+      await until('an assignment that gives every partition to exactly one member', () => {
+        const all = [r1, r2].flatMap((r) => r.assignment().map(keyOf));
+        return all.length === P && new Set(all).size === P && r1.assignment().length > 0 && r2.assignment().length > 0;
+      });
+      await until('the first 40 messages', () => processed.size >= P * 10);
+      // The broker keeps the group as a KIP-848 group, not a classic one that merely looks alike.
+      const listed = (await client.listGroups()).find((g) => g.groupId === groupId);
+      assert.equal(listed?.type, 'consumer');
+
+      await r1.close(); // leaves with epoch -1: the coordinator hands its partitions over
+      await produceAll(topic, 5, 'b');
+      await until('the survivor holding every partition', () => r2.assignment().length === P);
+      assert.deepEqual(r2.assignment().map((tp) => tp.partition).sort(), [0, 1, 2, 3]);
+      await until('every message processed', () => processed.size >= P * 15);
+      for (let p = 0; p < P; p++) for (let o = 0; o < 15; o++) assert.ok(processed.has(`${p}:${o}`), `missing ${p}:${o}`);
+      assert.ok(r2.stats().rebalances >= 1);
+
+      await until('commits of everything processed', async () => (await committedOffsets(groupId, topic)).every(([, o]) => o === 15n), 10_000);
+      await r2.close();
+      await Promise.all(loops);
+      assert.deepEqual(await committedOffsets(groupId, topic), Array.from({ length: P }, (_, p) => [p, 15n]));
+
+      // A member that joins later starts at the committed offsets: it sees only what is new.
+      await produceAll(topic, 1, 'c');
+      const r3 = open(cfg);
+      const seen: string[] = [];
+      for (let i = 0; i < P; i++) {
+        const m = await r3.readMessage({ timeoutMs: 20_000 });
+        seen.push(`${m.partition}:${m.offset}`);
+      }
+      assert.deepEqual(seen.sort(), Array.from({ length: P }, (_, p) => `${p}:15`));
+      await assert.rejects(r3.readMessage({ timeoutMs: 700 }), TimeoutError);
+      await r3.close();
+    } finally {
+      await client.deleteTopics([topic]).catch(() => {});
+    }
+  });
+});
