@@ -193,7 +193,7 @@ export class Client {
     const timestamp = spec instanceof Date ? BigInt(spec.getTime()) : TIMESTAMP[spec];
     const out = new Map<number, PartitionOffset>();
     await Promise.all(
-      [...(await this.byLeader(topic, partitions, opts))].map(async ([, parts]) => {
+      (await this.singlePartitions(topic, partitions, opts)).map(async (parts) => {
         const res = await this.cluster.call(
           (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
           Api.ListOffsets,
@@ -225,7 +225,7 @@ export class Client {
     const partitions = Object.keys(before).map(Number);
     const out = new Map<number, bigint>();
     await Promise.all(
-      [...(await this.byLeader(topic, partitions, opts))].map(async ([, parts]) => {
+      (await this.singlePartitions(topic, partitions, opts)).map(async (parts) => {
         const res = await this.cluster.call(
           (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
           Api.DeleteRecords,
@@ -236,6 +236,16 @@ export class Client {
       }),
     );
     return out;
+  }
+
+  /**
+   * One request per partition, each routed to that partition's leader afresh on every retry: a group
+   * of partitions formed for one leader goes stale when leadership moves apart, and would be retried
+   * against a broker that leads only some of them.
+   */
+  private async singlePartitions(topic: string, partitions: number[], opts: CallOptions): Promise<number[][]> {
+    await this.byLeader(topic, partitions, opts); // checks that every partition exists
+    return partitions.map((p) => [p]);
   }
 
   private async byLeader(topic: string, partitions: number[], opts: CallOptions): Promise<Map<number, number[]>> {

@@ -142,7 +142,8 @@ describe('resolveConfig', () => {
     assert.throws(() => resolveConfig({ brokers }), /topic is required/);
     assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', partition: 1 }), /partition/);
     assert.throws(() => resolveConfig({ brokers, topic: 't', startOffset: 5n }), /startOffset/);
-    assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', groupProtocol: 'consumer' }), /KIP-848/);
+    assert.equal(resolveConfig({ brokers, topic: 't', groupId: 'g', groupProtocol: 'consumer' }).groupProtocol, 'consumer');
+    assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', groupProtocol: 'eager' as 'classic' }), /groupProtocol/);
     assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', heartbeatIntervalMs: 10_000, sessionTimeoutMs: 6_000 }), /heartbeat/);
   });
 });
