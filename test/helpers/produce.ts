@@ -4,7 +4,7 @@ import type { Client } from '../../src/client/client.ts';
 import { Api } from '../../src/protocol/messages/index.ts';
 import { encodeRecordBatch, decodeRecordSet, type RecordBatch } from '../../src/protocol/records/index.ts';
 import { parseCompression } from '../../src/protocol/compression/index.ts';
-import { throwIfError, KafkaError } from '../../src/protocol/errors.ts';
+import { throwIfError, KafkaError, KafkaProtocolError } from '../../src/protocol/errors.ts';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -14,6 +14,23 @@ export interface RawRecord {
   value: string | Uint8Array | null;
   timestamp?: number;
   headers?: { key: string; value: string | null }[];
+}
+
+
+/**
+ * A topic created a moment ago may not have its leader in place on every broker yet (KRaft brokers
+ * apply metadata at their own pace): refusals that say so are retried for a while, like any client.
+ */
+async function leaderRetry<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof KafkaProtocolError && e.invalidatesMetadata) || attempt >= 40) throw e;
+      client.cluster.invalidate();
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 const bytes = (v: string | Uint8Array | null | undefined): Uint8Array | null => (v == null ? null : typeof v === 'string' ? te.encode(v) : v);
@@ -44,19 +61,25 @@ export async function produceRaw(
     if (opts.skipUnsupported && e instanceof KafkaError && /not available/.test(e.message)) return null;
     throw e;
   }
-  const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
-  const res = await conn.request(
-    Api.Produce,
-    { acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] },
-    { version: opts.version },
-  );
-  const p = res.responses[0].partitionResponses[0];
-  throwIfError(p.errorCode, p.errorMessage);
-  return p.baseOffset;
+  return leaderRetry(client, async () => {
+    const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
+    const res = await conn.request(
+      Api.Produce,
+      { acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] },
+      { version: opts.version },
+    );
+    const p = res.responses[0].partitionResponses[0];
+    throwIfError(p.errorCode, p.errorMessage);
+    return p.baseOffset;
+  });
 }
 
 /** One Fetch from the partition's leader: the raw record set bytes, as the broker sent them. */
 export async function fetchRecordSet(client: Client, topic: string, partition: number, offset: bigint, opts: { version?: number; maxWaitMs?: number } = {}): Promise<Uint8Array> {
+  return leaderRetry(client, () => fetchOnce(client, topic, partition, offset, opts));
+}
+
+async function fetchOnce(client: Client, topic: string, partition: number, offset: bigint, opts: { version?: number; maxWaitMs?: number }): Promise<Uint8Array> {
   const t = await client.cluster.topic(topic);
   const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
   const res = await conn.request(
