@@ -11,6 +11,7 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
+import { fetchCommitted } from './committed-offsets.ts';
 import type { TopicPartition } from './assignors.ts';
 import type { MembershipHooks } from './membership.ts';
 
@@ -331,37 +332,7 @@ export class ConsumerMembership {
    * Committed offsets (-1n where none) of the given partitions. Asked without member id and epoch:
    * groupLag may run while a heartbeat bumps the epoch, and a read needs no fencing.
    */
-  async committed(tps: TopicPartition[], opts: CallOptions = {}): Promise<Map<string, Map<number, bigint>>> {
-    const byTopic = new Map<string, number[]>();
-    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-    const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    const res = await this.cluster.call(
-      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
-      Api.OffsetFetch,
-      (conn) =>
-        conn.version(Api.OffsetFetch) >= 8
-          ? { groups: [{ groupId: this.groupId, memberId: null, memberEpoch: -1, topics }], requireStable: true }
-          : { groupId: this.groupId, topics, requireStable: true },
-      {
-        ...opts,
-        check: (r) => {
-          const code =
-            (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
-            (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
-            0;
-          if (code) {
-            this.coordinators.forgetOn(code, this.groupId);
-            throw new KafkaProtocolError(code, `OffsetFetch ${this.groupId}`);
-          }
-        },
-      },
-    );
-    const out = new Map<string, Map<number, bigint>>();
-    for (const t of res.groups?.length ? res.groups[0].topics : res.topics) {
-      const m = out.get(t.name) ?? new Map<number, bigint>();
-      for (const p of t.partitions) m.set(p.partitionIndex, p.committedOffset);
-      out.set(t.name, m);
-    }
-    return out;
+  committed(tps: TopicPartition[], opts: CallOptions = {}): Promise<Map<string, Map<number, bigint>>> {
+    return fetchCommitted(this.cluster, this.coordinators, this.groupId, tps, opts);
   }
 }

@@ -9,6 +9,7 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
+import { fetchCommitted } from './committed-offsets.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
 
@@ -342,37 +343,7 @@ export class Membership {
   }
 
   /** Committed offsets (-1n where none) of the given partitions. */
-  async committed(tps: TopicPartition[], opts: CallOptions = {}): Promise<Map<string, Map<number, bigint>>> {
-    const byTopic = new Map<string, number[]>();
-    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-    const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    const res = await this.cluster.call(
-      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
-      Api.OffsetFetch,
-      (conn) =>
-        conn.version(Api.OffsetFetch) >= 8
-          ? { groups: [{ groupId: this.groupId, memberId: null, memberEpoch: -1, topics }], requireStable: true }
-          : { groupId: this.groupId, topics, requireStable: true },
-      {
-        ...opts,
-        check: (r) => {
-          const code =
-            (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
-            (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
-            0;
-          if (code) {
-            this.coordinators.forgetOn(code, this.groupId);
-            throw new KafkaProtocolError(code, `OffsetFetch ${this.groupId}`);
-          }
-        },
-      },
-    );
-    const out = new Map<string, Map<number, bigint>>();
-    for (const t of res.groups?.length ? res.groups[0].topics : res.topics) {
-      const m = out.get(t.name) ?? new Map<number, bigint>();
-      for (const p of t.partitions) m.set(p.partitionIndex, p.committedOffset);
-      out.set(t.name, m);
-    }
-    return out;
+  committed(tps: TopicPartition[], opts: CallOptions = {}): Promise<Map<string, Map<number, bigint>>> {
+    return fetchCommitted(this.cluster, this.coordinators, this.groupId, tps, opts);
   }
 }
