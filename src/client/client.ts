@@ -3,6 +3,7 @@
 // turns error codes into typed errors.
 import { Api, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
 import { KafkaError, KafkaProtocolError, throwIfError } from '../protocol/errors.ts';
+import { groupCall } from './group-call.ts';
 import { Cluster, type CallOptions, type ClusterConfig, type BrokerInfo, type TopicInfo } from './cluster.ts';
 import { Coordinators } from './coordinator.ts';
 
@@ -403,22 +404,9 @@ export class Client {
     errorOf: (res: Res) => number,
     opts: CallOptions,
   ): Promise<Res> {
-    return this.cluster.call(
-      (o) => this.coordinators.connection(groupId, 'admin', 'group', o),
-      api,
-      (conn) => (typeof body === 'function' ? (body as (v: number) => Encodable<Req>)(conn.version(api)) : body),
-      {
-        ...opts,
-        check: (res) => {
-          const code = errorOf(res);
-          // Retriable coordinator errors go back through the retry policy, with the cache forgotten.
-          if (code !== 0 && (this.coordinators.forgetOn(code, groupId) || code === 14 /* COORDINATOR_LOAD_IN_PROGRESS */)) {
-            throw new KafkaProtocolError(code, `group ${groupId}`);
-          }
-        },
-      },
-    );
+    return groupCall(this.cluster, this.coordinators, groupId, api, body, errorOf, opts);
   }
+
 
   // ------------------------------------------------------------------------------------------- raw
 

@@ -1,9 +1,9 @@
-// A group's committed offsets (OffsetFetch), shared by the classic and the KIP-848 membership. Reads
+// Offset fetch and commit pieces shared by the classic and the KIP-848 membership. Reads
 // need no fencing, so no member id or epoch is sent: a lag query works while the group rebalances.
 import { Api } from '../../../protocol/messages/index.ts';
-import { KafkaProtocolError } from '../../../protocol/errors.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
+import { groupCall } from '../../group-call.ts';
 import type { TopicPartition } from './assignors.ts';
 
 export async function fetchCommitted(
@@ -16,26 +16,21 @@ export async function fetchCommitted(
   const byTopic = new Map<string, number[]>();
   for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
   const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-  const res = await cluster.call(
-    (o) => coordinators.connection(groupId, 'admin', 'group', o),
+  const res = await groupCall(
+    cluster,
+    coordinators,
+    groupId,
     Api.OffsetFetch,
-    (conn) =>
-      conn.version(Api.OffsetFetch) >= 8
+    (version) =>
+      version >= 8
         ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics }], requireStable: true }
         : { groupId, topics, requireStable: true },
-    {
-      ...opts,
-      check: (r) => {
-        const code =
-          (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
-          (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
-          0;
-        if (code) {
-          coordinators.forgetOn(code, groupId);
-          throw new KafkaProtocolError(code, `OffsetFetch ${groupId}`);
-        }
-      },
-    },
+    (r) =>
+      (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
+      (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
+      0,
+    opts,
+    true,
   );
   const out = new Map<string, Map<number, bigint>>();
   for (const t of res.groups?.length ? res.groups[0].topics : res.topics) {
@@ -44,4 +39,17 @@ export async function fetchCommitted(
     out.set(t.name, m);
   }
   return out;
+}
+
+/** OffsetCommit's topics for offsets (the next offset to read) per topic and partition. */
+export function offsetCommitTopics(offsets: Map<string, Map<number, bigint>>) {
+  return [...offsets].map(([name, parts]) => ({
+    name,
+    partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+  }));
+}
+
+/** The first partition error of an OffsetCommit response, 0 when every partition was committed. */
+export function firstPartitionError(r: { topics: { partitions: { errorCode: number }[] }[] }): number {
+  return r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
 }

@@ -11,7 +11,8 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
-import { fetchCommitted } from './committed-offsets.ts';
+import { fetchCommitted, firstPartitionError, offsetCommitTopics } from './committed-offsets.ts';
+import { groupCall } from '../../group-call.ts';
 import type { TopicPartition } from './assignors.ts';
 import type { MembershipHooks } from './membership.ts';
 
@@ -300,32 +301,26 @@ export class ConsumerMembership {
   }
 
   private async commitOnce(offsets: Map<string, Map<number, bigint>>, epoch: number, opts: CallOptions): Promise<number> {
-    const res = await this.cluster.call(
-      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
+    const res = await groupCall(
+      this.cluster,
+      this.coordinators,
+      this.groupId,
       Api.OffsetCommit,
-      (conn) => {
-        if (conn.version(Api.OffsetCommit) < 9) throw new KafkaError(`group ${this.groupId}: the consumer group protocol needs OffsetCommit v9, which the broker lacks`, false);
+      (version) => {
+        if (version < 9) throw new KafkaError(`group ${this.groupId}: the consumer group protocol needs OffsetCommit v9, which the broker lacks`, false);
         return {
           groupId: this.groupId,
           generationIdOrMemberEpoch: epoch,
           memberId: this.memberId,
           groupInstanceId: this.config.groupInstanceId,
           retentionTimeMs: -1n,
-          topics: [...offsets].map(([name, parts]) => ({
-            name,
-            partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-          })),
+          topics: offsetCommitTopics(offsets),
         };
       },
-      {
-        ...opts,
-        check: (r) => {
-          const code = r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
-          if (code && (this.coordinators.forgetOn(code, this.groupId) || code === E.COORDINATOR_LOAD_IN_PROGRESS)) throw new KafkaProtocolError(code, `OffsetCommit ${this.groupId}`);
-        },
-      },
+      firstPartitionError,
+      opts,
     );
-    return res.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
+    return firstPartitionError(res);
   }
 
   /**

@@ -9,7 +9,8 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
-import { fetchCommitted } from './committed-offsets.ts';
+import { fetchCommitted, firstPartitionError, offsetCommitTopics } from './committed-offsets.ts';
+import { groupCall } from '../../group-call.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
 
@@ -311,8 +312,10 @@ export class Membership {
   /** Commits offsets (the next offset to read) under the current generation. */
   async commit(offsets: Map<string, Map<number, bigint>>, opts: CallOptions = {}): Promise<void> {
     if (!offsets.size) return;
-    const res = await this.cluster.call(
-      (o) => this.coordinators.connection(this.groupId, 'admin', 'group', o),
+    const res = await groupCall(
+      this.cluster,
+      this.coordinators,
+      this.groupId,
       Api.OffsetCommit,
       {
         groupId: this.groupId,
@@ -320,18 +323,10 @@ export class Membership {
         memberId: this.memberId,
         groupInstanceId: this.config.groupInstanceId,
         retentionTimeMs: -1n,
-        topics: [...offsets].map(([name, parts]) => ({
-          name,
-          partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-        })),
+        topics: offsetCommitTopics(offsets),
       },
-      {
-        ...opts,
-        check: (r) => {
-          const code = r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
-          if (code && (this.coordinators.forgetOn(code, this.groupId) || code === E.COORDINATOR_LOAD_IN_PROGRESS)) throw new KafkaProtocolError(code, `OffsetCommit ${this.groupId}`);
-        },
-      },
+      firstPartitionError,
+      opts,
     );
     for (const t of res.topics) {
       for (const p of t.partitions) {
