@@ -486,6 +486,10 @@ async function main(argv) {
     case 'start-cluster':
       await startCluster(args[0]);
       break;
+    case 'java-args':
+      // The JVM options and classpath the tools run with, one per line (the benchmark starts the perf tools itself to watch their memory).
+      process.stdout.write(javaArgs(fetchJars(), os.tmpdir()).join('\n') + '\n');
+      break;
     case 'tool': {
       const chunks = [];
       if (!process.stdin.isTTY) for await (const c of process.stdin) chunks.push(c);
@@ -493,7 +497,7 @@ async function main(argv) {
       break;
     }
     default:
-      console.error('usage: kafka.mjs up|down|status|fetch|stop-broker C ID [--kill]|start-broker C ID|stop-cluster C [--kill]|start-cluster C');
+      console.error('usage: kafka.mjs up|down|status|fetch|java-args|tool CLASS ARGS|stop-broker C ID [--kill]|start-broker C ID|stop-cluster C [--kill]|start-cluster C');
       process.exitCode = 2;
   }
 }

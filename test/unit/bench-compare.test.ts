@@ -1,0 +1,89 @@
+// The side-by-side benchmark's shared drivers and report: what every client's figures go through.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { baseSpec, CASES } from '../../bench/compare/cases.ts';
+import { LatencyRecorder, nowMs, pumpProduce } from '../../bench/compare/drivers.ts';
+import { markdown, summarise, type RunRecord } from '../../bench/compare/report.ts';
+import type { BenchSpec } from '../../bench/compare/types.ts';
+
+const spec: BenchSpec = { ...baseSpec(['127.0.0.1:1'], 10_500, 1), topic: 't', groupId: 'g' };
+
+describe('bench drivers', () => {
+  it('pumpProduce sends exactly the messages asked for, in chunks, never more than the window at once', async () => {
+    const sizes: number[] = [];
+    let outstanding = 0;
+    let peak = 0;
+    const t = await pumpProduce(spec, async (n) => {
+      sizes.push(n);
+      peak = Math.max(peak, ++outstanding);
+      await new Promise((r) => setTimeout(r, 1));
+      outstanding--;
+    });
+    assert.equal(t.messages, 10_500);
+    assert.equal(t.bytes, 10_500 * spec.valueBytes);
+    assert.deepEqual(sizes, [...Array(10).fill(1000), 500]);
+    assert.ok(peak <= spec.window && peak > 1);
+  });
+
+  it('pumpProduce rejects with the first failure after the outstanding calls settle', async () => {
+    let calls = 0;
+    await assert.rejects(
+      pumpProduce(spec, async () => {
+        if (++calls === 3) throw new Error('broker said no');
+      }),
+      /broker said no/,
+    );
+    assert.ok(calls >= 3 && calls < 11);
+  });
+
+  it('LatencyRecorder keeps only messages stamped inside the window, and ranks percentiles', () => {
+    const rec = new LatencyRecorder();
+    const now = nowMs();
+    rec.window(now - 1000, now + 1000);
+    const stamped = (t: number) => {
+      const b = Buffer.alloc(16);
+      b.writeDoubleBE(t, 0);
+      return b;
+    };
+    rec.record(stamped(now - 2000)); // before the window: warm-up
+    for (let i = 0; i < 1000; i++) rec.record(stamped(now - i)); // latencies of about 0..999 ms
+    rec.record(stamped(now + 5000)); // after the window
+    rec.record(Buffer.alloc(4)); // too short to carry a stamp
+    const r = rec.result();
+    assert.equal(r.count, 1000);
+    assert.ok(Math.abs(r.p50 - 500) < 20, `p50 ${r.p50}`);
+    assert.ok(Math.abs(r.p99 - 990) < 20, `p99 ${r.p99}`);
+    assert.ok(r.p999 >= r.p99 && r.max >= r.p999);
+  });
+});
+
+describe('bench report', () => {
+  const tp = (client: string, round: number, elapsedMs: number): RunRecord => ({
+    caseId: 'produce-100',
+    round,
+    client,
+    report: { client, version: '1', scenario: 'produce', maxRssBytes: (100 + round) * 2 ** 20, result: { kind: 'throughput', value: { messages: 1000, bytes: 100_000, elapsedMs } } },
+  });
+
+  it('medians, spreads and the mka ratio per client; unsupported and failed runs are named, not dropped', () => {
+    const records: RunRecord[] = [
+      tp('mka', 1, 100), tp('mka', 2, 200), tp('mka', 3, 400),
+      tp('other', 1, 400), tp('other', 2, 400), tp('other', 3, 800),
+      { caseId: 'produce-100', round: 1, client: 'nope', report: { client: 'nope', version: '0', scenario: 'produce', maxRssBytes: 0, result: { kind: 'unsupported', reason: 'has no producer' } } },
+      { caseId: 'produce-100', round: 1, client: 'broken', error: 'exit 1: boom' },
+    ];
+    const s = summarise(records, CASES, ['mka', 'other', 'nope', 'broken']);
+    const mka = s.find((x) => x.client === 'mka')!;
+    assert.equal(mka.metrics.msgPerSec.median, 5000); // 1000 messages in 200 ms
+    assert.equal(mka.metrics.msgPerSec.min, 2500);
+    assert.equal(mka.metrics.msgPerSec.max, 10_000);
+    assert.equal(mka.maxRssMedian, 102 * 2 ** 20);
+    const other = s.find((x) => x.client === 'other')!;
+    assert.equal(other.metrics.msgPerSec.median, 2500);
+    const md = markdown(s, CASES);
+    assert.match(md, /\| mka \| 5,000 \| 0\.5 \| -50% \/ \+100% \| 1\.00× \| 102 MB \|/);
+    assert.match(md, /\| other \| 2,500 \| 0\.3 \| -50% \/ \+0% \| 2\.00× \| 102 MB \|/);
+    assert.match(md, /\| nope \| n\/a: has no producer/);
+    assert.match(md, /\| broken \| failed: exit 1: boom/);
+  });
+});
