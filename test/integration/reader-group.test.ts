@@ -149,6 +149,32 @@ describe('Reader (group)', () => {
     });
   }
 
+  it('a group formed before its topic exists reads it once created, and partitions added later once metadata shows them', async () => {
+    const topic = uniqueTopic('rg-late');
+    const groupId = uniqueTopic('g');
+    // metadataMaxAgeMs bounds how soon the leader notices added partitions (a missing topic is looked for every second).
+    const r = open({ topic, groupId, metadataMaxAgeMs: 1_000 });
+    const processed = new Set<string>();
+    const fenced = { n: 0 };
+    const loop = consume(r, processed, fenced);
+    await until('the group formed with nothing to read', () => r.stats().rebalances >= 1, 30_000);
+    assert.deepEqual(r.assignment(), []);
+    await client.createTopics([{ topic, numPartitions: 2 }]);
+    await produceRaw(client, topic, 0, [{ value: 'p0-a' }, { value: 'p0-b' }]);
+    await produceRaw(client, topic, 1, [{ value: 'p1-a' }]);
+    await until('the three messages of the new topic', () => processed.size === 3, 30_000);
+    assert.deepEqual(r.assignment().map(keyOf).sort(), [`${topic}/0`, `${topic}/1`]);
+    await client.createPartitions(topic, 3);
+    await client.waitForLeaders([topic], { minPartitions: 3 });
+    await produceRaw(client, topic, 2, [{ value: 'p2-a' }]);
+    await until('the message of the added partition', () => processed.has('2:0'), 30_000);
+    assert.equal(processed.size, 4);
+    assert.deepEqual(r.assignment().map(keyOf).sort(), [`${topic}/0`, `${topic}/1`, `${topic}/2`]);
+    await r.close();
+    await loop;
+    await client.deleteTopics([topic]);
+  });
+
   it('static membership: close does not leave; a restart with the same instance id gets the same partitions back', async () => {
     const topic = uniqueTopic('rg-static');
     const groupId = uniqueTopic('g');

@@ -51,6 +51,9 @@ export class Membership {
   private stopped = false;
   private wake: (() => void) | null = null;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Leader only: the partition count per subscribed topic the assignment was made with (absent: topic unknown then). */
+  private assignedWith: { topics: string[]; counts: Map<string, number> } | null = null;
+  private watchTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly abort = new AbortController();
   private readonly cooperative: boolean;
   private running: Promise<void> | null = null;
@@ -83,6 +86,7 @@ export class Membership {
     if (resetMemberId) this.memberId = '';
     this.rejoinNeeded = true;
     this.stopHeartbeat();
+    this.stopWatch();
     this.wake?.();
   }
 
@@ -91,6 +95,7 @@ export class Membership {
     if (this.stopped) return;
     this.stopped = true;
     this.stopHeartbeat();
+    this.stopWatch();
     this.abort.abort();
     this.wake?.();
     await this.running?.catch(() => {});
@@ -149,6 +154,8 @@ export class Membership {
   private async joinAndSync(): Promise<void> {
     this.rejoinNeeded = false;
     this.stopHeartbeat();
+    this.stopWatch();
+    this.assignedWith = null;
     const signal = this.abort.signal;
     if (!this.cooperative && this.assigned.size) {
       const all = [...this.assigned.values()];
@@ -215,6 +222,7 @@ export class Membership {
     this.generationId = generationId;
     this.protocol = protocol;
     this.startHeartbeat();
+    this.startWatch();
     const next = new Map<string, TopicPartition>();
     for (const t of decodeAssignment(sync.assignment).assignedPartitions) {
       for (const partition of t.partitions) {
@@ -256,8 +264,51 @@ export class Membership {
       const info = meta.topics.get(t);
       if (info && info.errorCode === 0) counts.set(t, info.partitions.length);
     }
+    this.assignedWith = { topics, counts };
     const plan = assignor.assign(parsed, counts);
     return parsed.map((m) => ({ memberId: m.memberId, assignment: encodeAssignment(plan.get(m.memberId) ?? new Map(), m.version) }));
+  }
+
+  // ------------------------------------------------------------------------------- metadata watch
+
+  /**
+   * As the Java consumer does, the leader rebalances when a subscribed topic's partition count differs
+   * from the one it assigned with: a topic created after the group formed, or partitions added. It
+   * looks every metadataMaxAgeMs, and every second while a subscribed topic does not exist yet.
+   */
+  private startWatch(): void {
+    this.stopWatch();
+    const w = this.assignedWith;
+    if (this.stopped || !w) return;
+    const missing = w.topics.some((t) => !w.counts.has(t));
+    this.watchTimer = setTimeout(() => void this.watch(), missing ? 1_000 : this.cluster.metadataMaxAgeMs);
+  }
+
+  private stopWatch(): void {
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
+  }
+
+  private async watch(): Promise<void> {
+    this.watchTimer = undefined;
+    const w = this.assignedWith;
+    if (this.stopped || this.rejoinNeeded || !w) return;
+    try {
+      const meta = await this.cluster.refreshMetadata({ topics: w.topics, signal: this.abort.signal });
+      if (this.assignedWith !== w || this.rejoinNeeded) return;
+      const changed = w.topics.some((t) => {
+        const info = meta.topics.get(t);
+        const now = info && info.errorCode === 0 ? info.partitions.length : undefined;
+        return now !== w.counts.get(t);
+      });
+      if (changed) {
+        this.requestRejoin();
+        return;
+      }
+    } catch {
+      // Metadata unreachable now: look again on the next round.
+    }
+    if (this.assignedWith === w && !this.rejoinNeeded) this.startWatch();
   }
 
   // ------------------------------------------------------------------------------------ heartbeat
