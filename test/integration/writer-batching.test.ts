@@ -69,6 +69,16 @@ describe('Writer batching (cluster A)', () => {
     assert.ok(performance.now() - t0 < 150);
   });
 
+  it('batchTimeoutMs 0: one call (or a burst of calls in one turn) is one batch, sent without a timer', async () => {
+    const topic = await newTopic();
+    const w = writer({ topic, batchTimeoutMs: 0 });
+    await w.writeMessages({ value: 'warm-up' });
+    await w.writeMessages(...Array.from({ length: 50 }, (_, i) => ({ value: `a${i}` })));
+    await Promise.all([w.writeMessages({ value: 'b0' }, { value: 'b1' }), w.writeMessages({ value: 'b2' })]);
+    assert.deepEqual(await batchCounts(topic, 1 + 50 + 3), [1, 50, 3]);
+    assert.ok(w.stats().batchTime.max < 50);
+  });
+
   it('batchBytes: a batch is sealed before it would pass the byte limit', async () => {
     const topic = await newTopic();
     const value = 'v'.repeat(1000);

@@ -40,7 +40,7 @@ export interface WriterConfig extends ClusterConfig {
   batchSize?: number;
   /** Bytes per partition batch (before compression). */
   batchBytes?: number;
-  /** Longest a message waits for its batch to fill (linger). */
+  /** Longest a message waits for its batch to fill (linger); 0 sends what one burst of calls queued at once. */
   batchTimeoutMs?: number;
   /** Produce timeout given to the broker, and the request timeout. */
   writeTimeoutMs?: number;

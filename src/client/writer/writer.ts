@@ -106,6 +106,10 @@ interface ProducerIdentity {
   producerEpoch: number;
 }
 
+/** Runs fn after pending I/O callbacks, without the 1 ms clamp of timers (setImmediate where the runtime has it). */
+const nextTurn: (fn: () => void) => void =
+  typeof globalThis.setImmediate === 'function' ? (fn) => void globalThis.setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 export class Writer {
   readonly config: ResolvedWriterConfig;
   private readonly cluster: Cluster;
@@ -449,9 +453,13 @@ export class Writer {
   private openBatch(p: PartitionState): Batch {
     const b = newBatch(p, p.nextOrder++, this.compressionType);
     p.open = b;
-    p.timer = setTimeout(() => {
+    const sealIfOpen = () => {
       if (p.open === b) this.seal(p);
-    }, this.config.batchTimeoutMs);
+    };
+    // No linger: seal once the current burst of calls has run. A 0 ms timer would wait a whole
+    // millisecond (timers are clamped to 1 ms), which is most of the latency of a quiet cluster.
+    if (this.config.batchTimeoutMs === 0) nextTurn(sealIfOpen);
+    else p.timer = setTimeout(sealIfOpen, this.config.batchTimeoutMs);
     return b;
   }
 
