@@ -13,8 +13,9 @@ export interface OpenBatchEncoder {
   seal(): Promise<SealedBatch>;
 }
 
-export function createBatchEncoder(compression: CompressionType): OpenBatchEncoder {
-  const builder = new RecordBatchBuilder({ compression });
+/** `capacity`: bytes to allocate up front; the builder doubles when the batch outgrows it. */
+export function createBatchEncoder(compression: CompressionType, capacity = 1024): OpenBatchEncoder {
+  const builder = new RecordBatchBuilder({ compression }, capacity);
   return {
     append: (ts, key, value, headers) => builder.append(ts, key, value, headers),
     async seal() {

@@ -85,6 +85,8 @@ interface PartitionState {
   readonly partition: number;
   open: Batch | null;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Uncompressed size the partition's previous batch reached: the next one starts with that much room. */
+  lastBatchBytes: number;
   /** Sealed (or sealing) batches not in flight, in order. */
   queue: Batch[];
   inflight: Batch[];
@@ -440,7 +442,7 @@ export class Writer {
     if (!list) this.partitions.set(topic, (list = []));
     let p = list[partition];
     if (!p) {
-      p = { topic, partition, open: null, timer: undefined, queue: [], inflight: [], nextSequence: 0, nextOrder: 0, blocked: false, retryAt: 0, acked: false };
+      p = { topic, partition, open: null, timer: undefined, lastBatchBytes: 0, queue: [], inflight: [], nextSequence: 0, nextOrder: 0, blocked: false, retryAt: 0, acked: false };
       list[partition] = p;
     }
     return p;
@@ -475,6 +477,7 @@ export class Writer {
     p.open = null;
     if (p.timer) clearTimeout(p.timer);
     p.timer = undefined;
+    p.lastBatchBytes = b.bytes;
     this.summaries.batchTime.observe(performance.now() - b.createdAt);
     this.sealBatch(b);
     p.queue.push(b);
@@ -896,7 +899,9 @@ function newBatch(p: PartitionState, order: number, compression: CompressionType
     order,
     entries: [],
     createdAt: performance.now(),
-    encoder: createBatchEncoder(compression),
+    // A steady stream fills batches of about the same size: starting there saves the builder's
+    // doublings (each a fresh zeroed buffer and a copy); after a small batch the next starts small.
+    encoder: createBatchEncoder(compression, p.lastBatchBytes ? p.lastBatchBytes + 64 : 1024),
     sealed: null,
     sealedAt: 0,
     bytes: BatchLayout.HEADER_SIZE,
