@@ -132,19 +132,42 @@ export class Client {
     await this.waitForLeaders(topics.map((t) => t.topic), opts);
   }
 
+  private async everyBrokerSees(topics: string[], minPartitions: number, nodes: number[], opts: CallOptions): Promise<boolean> {
+    const answers = await Promise.all(
+      nodes.map(async (node) => {
+        try {
+          // A stopped broker must not hold the caller for long.
+          const quick = { signal: opts.signal, timeoutMs: Math.min(opts.timeoutMs ?? 5_000, 5_000) };
+          const conn = await this.cluster.brokerConnection(node, 'admin', quick);
+          const res = await conn.request(Api.Metadata, { topics: topics.map((name) => ({ name })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, quick);
+          return topics.every((name) => {
+            const t = res.topics.find((x) => x.name === name);
+            return t && t.errorCode === 0 && t.partitions.length >= minPartitions && t.partitions.every((p) => p.leaderId >= 0);
+          });
+        } catch {
+          return true; // an unreachable broker answers nobody: it does not hold the others back
+        }
+      }),
+    );
+    return answers.every(Boolean);
+  }
+
   /**
-   * Polls metadata until every partition of every topic has a leader (and, with minPartitions, until
-   * the broker answering knows that many partitions: brokers learn of new ones with a delay).
+   * Polls metadata until every partition of every topic has a leader (with minPartitions: until there
+   * are that many), as every broker sees it: brokers learn of changes from the metadata log with a delay.
    */
   async waitForLeaders(topics: string[], opts: CallOptions & { minPartitions?: number } = {}): Promise<void> {
     const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
+    const want = Math.max(1, opts.minPartitions ?? 1);
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       const m = await this.cluster.refreshMetadata({ ...opts, topics });
       const ready = topics.every((name) => {
         const t = m.topics.get(name);
-        return t && t.errorCode === 0 && t.partitions.length >= Math.max(1, opts.minPartitions ?? 1) && t.partitions.every((p) => p.leader >= 0);
+        return t && t.errorCode === 0 && t.partitions.length >= want && t.partitions.every((p) => p.leader >= 0);
       });
-      if (ready) return;
+      // Every broker learns of a change from the metadata log on its own: done once all of them see it,
+      // so that whichever broker the next call asks knows the topic.
+      if (ready && (await this.everyBrokerSees(topics, want, [...m.brokers.keys()], opts))) return;
       if (performance.now() > deadline) throw new KafkaError(`topics ${topics.join(', ')} have no leaders yet`, true);
       await new Promise((r) => setTimeout(r, delay));
     }

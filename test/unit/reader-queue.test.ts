@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageQueue } from '../../src/client/reader/queue.ts';
-import { AbortFilter, batchSlices } from '../../src/client/reader/message.ts';
+import { AbortFilter, batchSlices, nextOffsetAfter } from '../../src/client/reader/message.ts';
 import { resolveConfig } from '../../src/client/reader/config.ts';
 import type { Message } from '../../src/client/reader/index.ts';
 import { AbortedError, ClosedError, CorruptRecordError, KafkaError, TimeoutError } from '../../src/protocol/errors.ts';
@@ -122,6 +122,20 @@ describe('AbortFilter and batch slices', () => {
     set.set(b, a.length);
     assert.deepEqual([...batchSlices(set)].map((s) => s.length), [a.length, b.length]);
     assert.deepEqual([...batchSlices(set.subarray(0, set.length - 3))].map((s) => s.length), [a.length]);
+  });
+
+  it('nextOffsetAfter reads the offset after the last whole batch from headers; legacy sets give null', async () => {
+    const a = await encodeRecordBatch([{ value: new Uint8Array(5) }], { baseOffset: 40n });
+    const b = await encodeRecordBatch([{ value: new Uint8Array(9) }, { value: null }, { value: null }], { baseOffset: 41n });
+    const set = new Uint8Array(a.length + b.length);
+    set.set(a);
+    set.set(b, a.length);
+    assert.equal(nextOffsetAfter(set, 40n), 44n);
+    assert.equal(nextOffsetAfter(set.subarray(0, set.length - 3), 40n), 41n); // the cut-off batch is fetched again
+    assert.equal(nextOffsetAfter(set.subarray(0, 20), 40n), 40n); // nothing whole: stay
+    const legacy = set.slice(0, a.length);
+    legacy[16] = 1;
+    assert.equal(nextOffsetAfter(legacy, 40n), null);
   });
 });
 

@@ -3,12 +3,12 @@
 // asks for more. Leader moves and stale metadata send the partition back to `reconcile`, which
 // refreshes metadata and hands it to its new leader's loop; a fatal partition error goes to the caller
 // through the queue and stops only that partition.
-import { Api, type FetchRequestFetchPartition, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
+import { Api, type FetchRequestFetchPartition, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
 import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import type { Cluster } from '../cluster.ts';
 import { backoff } from '../retry.ts';
 import { FirstOffset, LastOffset, type ResolvedReaderConfig } from './config.ts';
-import { AbortFilter, batchSlices, decodeSlice, type Message } from './message.ts';
+import { AbortFilter, ASSIGNMENT, batchSlices, decodeSlice, nextOffsetAfter, type StampedMessage } from './message.ts';
 import { EARLIEST, LATEST, listOffsets } from './offsets.ts';
 import type { MessageQueue } from './queue.ts';
 import type { ReaderCounters } from './stats.ts';
@@ -38,6 +38,14 @@ export interface PartitionState {
 const OFFSET_OUT_OF_RANGE = 1;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** A fetch sent to a broker: its response and, per partition, the epoch and offset it asked with. */
+interface SentFetch {
+  res: Promise<FetchResponse>;
+  version: number;
+  snapshot: Map<string, { p: PartitionState; epoch: number; offset: bigint }>;
+  byId: Map<string, string>;
+}
 
 export class Fetcher {
   private readonly parts = new Map<string, PartitionState>();
@@ -218,24 +226,43 @@ export class Fetcher {
     return out;
   }
 
+  /**
+   * One broker's fetch loop. Once a response is in, the next fetch goes out before this one is decoded
+   * (its offsets read from the batch headers), so the broker's round trip overlaps decoding and the
+   * caller's reading; at most one response waits beyond what the queue holds.
+   */
   private async loop(node: number, token: object): Promise<void> {
     const signal = this.abort.signal;
+    let ahead: SentFetch | null = null;
     try {
       for (;;) {
         if (this.stopped || !this.mine(node).length) return;
         try {
-          await this.queue.waitForSpace(signal);
-        } catch {
-          return; // closed
-        }
-        let parts = this.mine(node);
-        if (!parts.length) return;
-        try {
-          await this.resolvePositions(parts);
-          parts = this.mine(node).filter((p) => p.position >= 0n);
-          if (!parts.length) continue;
-          await this.fetchOnce(node, parts);
+          let sent = ahead;
+          ahead = null;
+          if (!sent) {
+            try {
+              await this.queue.waitForSpace(signal);
+            } catch {
+              return; // closed
+            }
+            let parts = this.mine(node);
+            if (!parts.length) return;
+            await this.resolvePositions(parts);
+            parts = this.mine(node).filter((p) => p.position >= 0n);
+            if (!parts.length) continue;
+            sent = await this.sendFetch(node, parts);
+          }
+          const res = await sent.res;
+          const next = this.stopped ? null : this.nextPositions(node, sent, res);
+          if (next) {
+            ahead = await this.sendFetch(node, [...next.keys()], next);
+            // Its failure is handled when it is awaited; a loop that ends first must not leave it unhandled.
+            ahead.res.catch(() => {});
+          }
+          await this.handleFetch(node, sent, res);
         } catch (e) {
+          ahead = null;
           if (this.stopped) return;
           this.counters.errors++;
           if (e instanceof TimeoutError) this.counters.timeouts++;
@@ -253,6 +280,38 @@ export class Fetcher {
     } finally {
       if (this.loops.get(node) === token) this.loops.delete(node);
     }
+  }
+
+  /**
+   * Where each partition will stand once `res` is handled, if that is known without decoding: every
+   * partition answered without error, at least one brought data, all in magic-2 batches, and the node
+   * serves exactly the partitions that were asked (a partition added meanwhile waits for a plain round).
+   */
+  private nextPositions(node: number, sent: SentFetch, res: FetchResponse): Map<PartitionState, bigint> | null {
+    if (res.errorCode) return null;
+    const mine = this.mine(node);
+    if (mine.length !== sent.snapshot.size) return null;
+    const next = new Map<PartitionState, bigint>();
+    for (const p of mine) {
+      const s = sent.snapshot.get(key(p.topic, p.partition));
+      if (!s || s.p !== p || s.epoch !== p.epoch) return null;
+      next.set(p, s.offset);
+    }
+    let data = false;
+    for (const rt of res.responses) {
+      const topic = sent.version >= 13 ? (sent.byId.get(rt.topicId) ?? rt.topic) : rt.topic;
+      for (const pr of rt.partitions) {
+        const s = sent.snapshot.get(key(topic, pr.partitionIndex));
+        if (!s) continue;
+        if (pr.errorCode !== 0) return null;
+        if (!pr.records?.length) continue;
+        const after = nextOffsetAfter(pr.records, s.offset);
+        if (after === null) return null;
+        if (after > s.offset) data = true;
+        next.set(s.p, after);
+      }
+    }
+    return data ? next : null;
   }
 
   /** Turns FirstOffset/LastOffset positions into offsets of the log. */
@@ -276,16 +335,18 @@ export class Fetcher {
     }
   }
 
-  private async fetchOnce(node: number, parts: PartitionState[]): Promise<void> {
+  /** Sends a Fetch for `parts` from their positions (or from `at`, the positions a fetch in hand will leave them at). */
+  private async sendFetch(node: number, parts: PartitionState[], at?: Map<PartitionState, bigint>): Promise<SentFetch> {
     const signal = this.abort.signal;
     const conn = await this.cluster.brokerConnection(node, 'fetch', { signal });
     const version = conn.version(Api.Fetch);
     const meta = this.cluster.current;
-    const snapshot = new Map<string, { p: PartitionState; epoch: number }>();
+    const snapshot: SentFetch['snapshot'] = new Map();
     const topics = new Map<string, { topic: string; topicId: string; partitions: FetchRequestFetchPartition[] }>();
     const byId = new Map<string, string>();
     for (const p of parts) {
-      snapshot.set(key(p.topic, p.partition), { p, epoch: p.epoch });
+      const offset = at?.get(p) ?? p.position;
+      snapshot.set(key(p.topic, p.partition), { p, epoch: p.epoch, offset });
       let t = topics.get(p.topic);
       if (!t) {
         const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
@@ -295,7 +356,7 @@ export class Fetcher {
       t.partitions.push({
         partition: p.partition,
         currentLeaderEpoch: p.leaderEpoch,
-        fetchOffset: p.position,
+        fetchOffset: offset,
         lastFetchedEpoch: -1,
         logStartOffset: -1n,
         partitionMaxBytes: this.config.partitionMaxBytes,
@@ -303,26 +364,30 @@ export class Fetcher {
       });
     }
     const t0 = performance.now();
-    const res = await conn.request(
-      Api.Fetch,
-      {
-        clusterId: null,
-        replicaId: -1,
-        maxWaitMs: this.config.maxWaitMs,
-        minBytes: this.config.minBytes,
-        // A fetch never brings more than the queue could hold: memory stays bounded by the config.
-        maxBytes: Math.min(this.config.maxBytes, this.config.queueBytes),
-        isolationLevel: this.config.isolationLevel,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [...topics.values()],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs },
-    );
-    this.counters.fetches++;
-    this.counters.waitTime.observe(performance.now() - t0);
+    const request = {
+      clusterId: null,
+      replicaId: -1,
+      maxWaitMs: this.config.maxWaitMs,
+      minBytes: this.config.minBytes,
+      // A fetch never brings more than the queue could hold: memory stays bounded by the config.
+      maxBytes: Math.min(this.config.maxBytes, this.config.queueBytes),
+      isolationLevel: this.config.isolationLevel,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...topics.values()],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    const res = conn.request(Api.Fetch, request, { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs }).then((r) => {
+      this.counters.fetches++;
+      this.counters.waitTime.observe(performance.now() - t0);
+      return r;
+    });
+    return { res, version, snapshot, byId };
+  }
+
+  private async handleFetch(node: number, sent: SentFetch, res: FetchResponse): Promise<void> {
+    const { snapshot, byId, version } = sent;
     if (res.errorCode) throw new KafkaProtocolError(res.errorCode, `Fetch from node ${node}`);
     let messages = 0;
     let bytes = 0;
@@ -334,7 +399,7 @@ export class Fetcher {
         const s = snapshot.get(key(topic, pr.partitionIndex));
         if (!s) continue;
         bytes += pr.records?.length ?? 0;
-        const r = await this.handlePartition(s.p, s.epoch, pr);
+        const r = await this.handlePartition(s.p, s.epoch, s.offset, pr);
         messages += r.messages;
         readMs += r.readMs;
         if (r.lost) relost.push(s.p);
@@ -346,9 +411,10 @@ export class Fetcher {
     if (relost.length) this.lose(relost, backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
   }
 
-  private async handlePartition(p: PartitionState, epoch: number, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
+  private async handlePartition(p: PartitionState, epoch: number, offset: bigint, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
     const none = { messages: 0, readMs: 0, lost: false };
-    if (p.epoch !== epoch || p.removed) return none;
+    // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at): dropped, fetched again.
+    if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset) return none;
     if (pr.errorCode !== 0) {
       if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
         const policy = this.config.offsetOutOfRange;
@@ -390,7 +456,7 @@ export class Fetcher {
               await this.queue.waitForSpace(this.abort.signal);
               if (p.epoch !== epoch) return { messages, readMs, lost: false };
             }
-            const m: Message = {
+            const m: StampedMessage = {
               topic: p.topic,
               partition: p.partition,
               offset: r.offset,
@@ -399,6 +465,7 @@ export class Fetcher {
               value: r.value,
               headers: r.headers,
               time: r.timestamp,
+              [ASSIGNMENT]: -1,
             };
             this.queue.push(m, p);
             messages++;

@@ -21,6 +21,16 @@ export interface Message {
   time: Date;
 }
 
+/**
+ * Commit fencing: the assignment a message was delivered under, stamped by the Reader. A property
+ * present from creation keeps every message the same shape; a WeakMap entry per message cost a
+ * quarter of a group reader's CPU.
+ */
+export const ASSIGNMENT: unique symbol = Symbol('mka.assignment');
+export interface StampedMessage extends Message {
+  [ASSIGNMENT]: number;
+}
+
 /** What a message costs in the prefetch queue's byte budget. */
 export function messageBytes(m: Message): number {
   let n = (m.key?.length ?? 0) + (m.value?.length ?? 0);
@@ -45,6 +55,22 @@ export function* batchSlices(data: Uint8Array): Generator<Uint8Array> {
     yield data.subarray(pos, pos + total);
     pos += total;
   }
+}
+
+/**
+ * The offset after the last complete batch of a fetched record set, read from batch headers alone
+ * (base offset + last offset delta), or null when a batch is not magic 2 (legacy sets: decode to know).
+ * `from` when no batch is complete.
+ */
+export function nextOffsetAfter(data: Uint8Array, from: bigint): bigint | null {
+  let next = from;
+  for (const slice of batchSlices(data)) {
+    if (slice.length < 61 || slice[16] !== 2) return null;
+    const view = new DataView(slice.buffer, slice.byteOffset, slice.byteLength);
+    const last = view.getBigInt64(0) + BigInt(view.getInt32(23));
+    if (last + 1n > next) next = last + 1n;
+  }
+  return next;
 }
 
 export async function decodeSlice(slice: Uint8Array, topic: string, partition: number): Promise<RecordBatch[]> {

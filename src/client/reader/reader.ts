@@ -9,7 +9,7 @@ import { Fetcher, type PartitionState } from './fetcher.ts';
 import type { TopicPartition } from './group/assignors.ts';
 import { ConsumerMembership } from './group/consumer-membership.ts';
 import { Membership, type MembershipHooks } from './group/membership.ts';
-import { messageBytes, type Message } from './message.ts';
+import { ASSIGNMENT, messageBytes, type Message, type StampedMessage } from './message.ts';
 import { LATEST, listOffsets } from './offsets.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
 import { ReaderCounters, type ReaderStats } from './stats.ts';
@@ -46,7 +46,6 @@ export class Reader implements AsyncIterable<Message> {
   // assignment it was read in, and a commit for a token that is no longer current is fenced.
   private readonly assignToken = new Map<string, number>();
   private nextToken = 1;
-  private readonly tokenOf = new WeakMap<Message, number>();
   private readonly pending = new Map<string, Map<number, bigint>>();
   private commitTimer: ReturnType<typeof setInterval> | undefined;
   private commitChain: Promise<void> = Promise.resolve();
@@ -102,7 +101,7 @@ export class Reader implements AsyncIterable<Message> {
     const st = tag as PartitionState;
     st.consumed = m.offset + 1n;
     if (this.membership) {
-      this.tokenOf.set(m, st.token);
+      (m as StampedMessage)[ASSIGNMENT] = st.token;
     } else {
       this.current = m.offset + 1n;
       this.lagValue = m.highWaterMark - this.current;
@@ -184,8 +183,8 @@ export class Reader implements AsyncIterable<Message> {
     const offsets = new Map<string, Map<number, bigint>>();
     const fenced: string[] = [];
     for (const m of messages) {
-      const token = this.tokenOf.get(m);
-      if (token === undefined || this.assignToken.get(tpKey(m.topic, m.partition)) !== token) {
+      const token = (m as Partial<StampedMessage>)[ASSIGNMENT];
+      if (token === undefined || token < 0 || this.assignToken.get(tpKey(m.topic, m.partition)) !== token) {
         fenced.push(`${m.topic}/${m.partition}@${m.offset}`);
         continue;
       }
