@@ -4,24 +4,15 @@
 import { createRequire } from 'node:module';
 import { codecFor } from '../src/protocol/compression/index.ts';
 import { crc32c, decodeRecordSet, RecordBatchBuilder } from '../src/protocol/records/index.ts';
+import { callsPerSecond } from './compare/drivers.ts';
 
 const require = createRequire(import.meta.url);
 const KafkaJsDecoder = require('kafkajs/src/protocol/decoder');
 const kafkajsBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder');
 const { CompressionTypes, CompressionCodecs } = require('kafkajs');
 
-/** Runs fn repeatedly for at least `ms` after a warm-up; returns calls per second. */
-async function rate(fn: () => unknown, ms = 1500): Promise<number> {
-  const until = performance.now() + 300;
-  while (performance.now() < until) await fn();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    await fn();
-    n++;
-  }
-  return (n * 1000) / (performance.now() - t0);
-}
+/** Calls per second of fn over `ms` after a warm-up (the side-by-side benchmark's timing loop). */
+const rate = (fn: () => unknown, ms = 1500): Promise<number> => callsPerSecond(ms, fn);
 
 const RECORDS = 1000;
 const value = new Uint8Array(100);
