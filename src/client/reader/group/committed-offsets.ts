@@ -41,12 +41,25 @@ export async function fetchCommitted(
   return out;
 }
 
-/** OffsetCommit's topics for offsets (the next offset to read) per topic and partition. */
-export function offsetCommitTopics(offsets: Map<string, Map<number, bigint>>) {
-  return [...offsets].map(([name, parts]) => ({
-    name,
-    partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-  }));
+/**
+ * The OffsetCommit request of a member: offsets are the next offsets to read per topic and partition;
+ * `epoch` is the classic generation id or the KIP-848 member epoch.
+ */
+export function offsetCommitRequest(
+  member: { groupId: string; memberId: string; groupInstanceId: string | null; epoch: number },
+  offsets: Map<string, Map<number, bigint>>,
+) {
+  return {
+    groupId: member.groupId,
+    generationIdOrMemberEpoch: member.epoch,
+    memberId: member.memberId,
+    groupInstanceId: member.groupInstanceId,
+    retentionTimeMs: -1n,
+    topics: [...offsets].map(([name, parts]) => ({
+      name,
+      partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+    })),
+  };
 }
 
 /** The first partition error of an OffsetCommit response, 0 when every partition was committed. */

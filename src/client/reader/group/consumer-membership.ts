@@ -11,7 +11,7 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
-import { fetchCommitted, firstPartitionError, offsetCommitTopics } from './committed-offsets.ts';
+import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
 import type { TopicPartition } from './assignors.ts';
 import type { MembershipHooks } from './membership.ts';
@@ -308,14 +308,7 @@ export class ConsumerMembership {
       Api.OffsetCommit,
       (version) => {
         if (version < 9) throw new KafkaError(`group ${this.groupId}: the consumer group protocol needs OffsetCommit v9, which the broker lacks`, false);
-        return {
-          groupId: this.groupId,
-          generationIdOrMemberEpoch: epoch,
-          memberId: this.memberId,
-          groupInstanceId: this.config.groupInstanceId,
-          retentionTimeMs: -1n,
-          topics: offsetCommitTopics(offsets),
-        };
+        return offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch }, offsets);
       },
       firstPartitionError,
       opts,

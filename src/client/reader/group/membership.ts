@@ -9,7 +9,7 @@ import type { Coordinators } from '../../coordinator.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
-import { fetchCommitted, firstPartitionError, offsetCommitTopics } from './committed-offsets.ts';
+import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
@@ -368,14 +368,7 @@ export class Membership {
       this.coordinators,
       this.groupId,
       Api.OffsetCommit,
-      {
-        groupId: this.groupId,
-        generationIdOrMemberEpoch: this.generationId,
-        memberId: this.memberId,
-        groupInstanceId: this.config.groupInstanceId,
-        retentionTimeMs: -1n,
-        topics: offsetCommitTopics(offsets),
-      },
+      offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch: this.generationId }, offsets),
       firstPartitionError,
       opts,
     );
