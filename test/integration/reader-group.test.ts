@@ -4,57 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
-import { ClosedError, KafkaProtocolError, TimeoutError } from '../../src/protocol/errors.ts';
+import { TimeoutError } from '../../src/protocol/errors.ts';
 import { Reader, type AssignorName, type ReaderConfig } from '../../src/client/reader/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
-import { produceRaw as produceOnce } from '../helpers/produce.ts';
-import { KafkaError } from '../../src/protocol/errors.ts';
-
-// A partition just created may not have its leader everywhere yet: retry what is retriable.
-async function produceRaw(...args: Parameters<typeof produceOnce>): ReturnType<typeof produceOnce> {
-  for (let i = 0; ; i++) {
-    try {
-      return await produceOnce(...args);
-    } catch (e) {
-      if (!(e instanceof KafkaError && e.retriable) || i >= 20) throw e;
-      args[0].cluster.invalidate();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+import { consume, keyOf, produceRetrying as produceRaw, until } from '../helpers/reader-loop.ts';
 
 const P = 6;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-const keyOf = (t: { topic: string; partition: number }) => `${t.topic}/${t.partition}`;
-
-/** A consumer loop: fetch, "process", commit. Stops on close. */
-function consume(r: Reader, processed: Set<string>, fenced: { n: number }): Promise<void> {
-  return (async () => {
-    for (;;) {
-      try {
-        const m = await r.fetchMessage({ timeoutMs: 500 });
-        processed.add(`${m.partition}:${m.offset}`);
-        await r.commitMessages(m).catch((e) => {
-          if (e instanceof KafkaProtocolError) fenced.n++;
-          else if (!(e instanceof ClosedError)) throw e;
-        });
-      } catch (e) {
-        if (e instanceof TimeoutError) continue;
-        if (e instanceof ClosedError) return;
-        throw e;
-      }
-    }
-  })();
-}
 
 describe('Reader (group)', () => {
   let client: Client;
@@ -94,8 +49,8 @@ describe('Reader (group)', () => {
         await until('a balanced assignment', () => {
           const all = [r1, r2, r3].flatMap((r) => r.assignment().map(keyOf));
           return all.length === P && new Set(all).size === P && [r1, r2, r3].every((r) => r.assignment().length === 2);
-        });
-        await until('the first 120 messages', () => processed.size >= 120);
+        }, 30_000);
+        await until('the first 120 messages', () => processed.size >= 120, 30_000);
 
         await r1.close(); // leaves: the other two share the six at once
         await produceAll(topic, 10, 'b');
@@ -115,7 +70,7 @@ describe('Reader (group)', () => {
         assert.ok(tookOver < 20_000, `took over after ${tookOver} ms`);
 
         // Everything processed was committed: the group's lag is zero.
-        await until('commits settled', () => true);
+        await until('commits settled', () => true, 30_000);
         const lag = await r3.groupLag();
         for (let p = 0; p < P; p++) {
           const l = lag.get(topic)!.get(p)!;
@@ -182,14 +137,14 @@ describe('Reader (group)', () => {
     try {
       const a = open({ topic, groupId, groupInstanceId: 'a' });
       const b = open({ topic, groupId, groupInstanceId: 'b' });
-      await until('two static members sharing the topic', () => a.assignment().length === 3 && b.assignment().length === 3);
+      await until('two static members sharing the topic', () => a.assignment().length === 3 && b.assignment().length === 3, 30_000);
       const before = a.assignment().map(keyOf).sort();
       b.stats();
       await a.close(); // static: no LeaveGroup, the group keeps a's partitions for the session timeout
       const described = await client.describeGroups([groupId]);
       assert.deepEqual(described[0].members.map((m) => m.groupInstanceId).sort(), ['a', 'b']);
       const a2 = open({ topic, groupId, groupInstanceId: 'a' });
-      await until('the restarted member assigned', () => a2.assignment().length === 3);
+      await until('the restarted member assigned', () => a2.assignment().length === 3, 30_000);
       assert.deepEqual(a2.assignment().map(keyOf).sort(), before);
       assert.equal(b.assignment().length, 3);
       await Promise.all([a2.close(), b.close()]);

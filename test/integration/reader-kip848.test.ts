@@ -4,56 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
-import { ClosedError, KafkaError, KafkaProtocolError, TimeoutError } from '../../src/protocol/errors.ts';
+import { TimeoutError } from '../../src/protocol/errors.ts';
 import { Reader, type ReaderConfig } from '../../src/client/reader/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
-import { produceRaw as produceOnce } from '../helpers/produce.ts';
-
-// A partition just created may not have its leader everywhere yet: retry what is retriable.
-async function produceRaw(...args: Parameters<typeof produceOnce>): ReturnType<typeof produceOnce> {
-  for (let i = 0; ; i++) {
-    try {
-      return await produceOnce(...args);
-    } catch (e) {
-      if (!(e instanceof KafkaError && e.retriable) || i >= 20) throw e;
-      args[0].cluster.invalidate();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+import { consume, keyOf, produceRetrying as produceRaw, until } from '../helpers/reader-loop.ts';
 
 const P = 4;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-const keyOf = (t: { topic: string; partition: number }) => `${t.topic}/${t.partition}`;
-
-/** Fetch, "process", commit; a commit refused for a partition that moved is counted, not fatal. */
-function consume(r: Reader, processed: Set<string>, refused: { n: number }): Promise<void> {
-  return (async () => {
-    for (;;) {
-      try {
-        const m = await r.fetchMessage({ timeoutMs: 500 });
-        processed.add(`${m.partition}:${m.offset}`);
-        await r.commitMessages(m).catch((e) => {
-          if (e instanceof KafkaProtocolError) refused.n++;
-          else if (!(e instanceof ClosedError)) throw e;
-        });
-      } catch (e) {
-        if (e instanceof TimeoutError) continue;
-        if (e instanceof ClosedError) return;
-        throw e;
-      }
-    }
-  })();
-}
 
 describe('Reader (consumer group protocol, KIP-848)', () => {
   let client: Client;
@@ -96,17 +52,17 @@ describe('Reader (consumer group protocol, KIP-848)', () => {
       await until('an assignment that gives every partition to exactly one member', () => {
         const all = [r1, r2].flatMap((r) => r.assignment().map(keyOf));
         return all.length === P && new Set(all).size === P && r1.assignment().length > 0 && r2.assignment().length > 0;
-      });
-      await until('the first 40 messages', () => processed.size >= P * 10);
+      }, 20_000);
+      await until('the first 40 messages', () => processed.size >= P * 10, 20_000);
       // The broker keeps the group as a KIP-848 group, not a classic one that merely looks alike.
       const listed = (await client.listGroups()).find((g) => g.groupId === groupId);
       assert.equal(listed?.type, 'consumer');
 
       await r1.close(); // leaves with epoch -1: the coordinator hands its partitions over
       await produceAll(topic, 5, 'b');
-      await until('the survivor holding every partition', () => r2.assignment().length === P);
+      await until('the survivor holding every partition', () => r2.assignment().length === P, 20_000);
       assert.deepEqual(r2.assignment().map((tp) => tp.partition).sort(), [0, 1, 2, 3]);
-      await until('every message processed', () => processed.size >= P * 15);
+      await until('every message processed', () => processed.size >= P * 15, 20_000);
       for (let p = 0; p < P; p++) for (let o = 0; o < 15; o++) assert.ok(processed.has(`${p}:${o}`), `missing ${p}:${o}`);
       assert.ok(r2.stats().rebalances >= 1);
 

@@ -5,24 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
 import { Api } from '../../src/protocol/messages/index.ts';
 import { encodeRecordBatch } from '../../src/protocol/records/index.ts';
-import { AbortedError, ClosedError, TimeoutError } from '../../src/protocol/errors.ts';
+import { AbortedError, ClosedError, KafkaError, TimeoutError } from '../../src/protocol/errors.ts';
 import { FirstOffset, LastOffset, Reader, type Message, type ReaderConfig } from '../../src/client/reader/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
-import { produceRaw as produceOnce } from '../helpers/produce.ts';
-import { KafkaError } from '../../src/protocol/errors.ts';
-
-// A partition just created may not have its leader everywhere yet: retry what is retriable.
-async function produceRaw(...args: Parameters<typeof produceOnce>): ReturnType<typeof produceOnce> {
-  for (let i = 0; ; i++) {
-    try {
-      return await produceOnce(...args);
-    } catch (e) {
-      if (!(e instanceof KafkaError && e.retriable) || i >= 20) throw e;
-      args[0].cluster.invalidate();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+import { produceRetrying as produceRaw } from '../helpers/reader-loop.ts';
 
 const td = new TextDecoder();
 const str = (b: Uint8Array | null) => (b === null ? null : td.decode(b));
