@@ -10,6 +10,33 @@ export function benchValue(spec: BenchSpec): Buffer {
   return v;
 }
 
+/** Calls in flight whose outcome the driver awaits later; the first failure is kept, not thrown at once. */
+class Outstanding {
+  private readonly calls = new Set<Promise<unknown>>();
+  failure: unknown;
+  get size(): number {
+    return this.calls.size;
+  }
+  add(call: Promise<unknown>): void {
+    const p: Promise<unknown> = call.then(
+      () => this.calls.delete(p),
+      (e) => {
+        this.failure ??= e;
+        this.calls.delete(p);
+      },
+    );
+    this.calls.add(p);
+  }
+  race(): Promise<unknown> {
+    return Promise.race(this.calls);
+  }
+  /** Waits for every call; throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.calls);
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
 /**
  * Sends spec.messages in calls of spec.chunk messages, keeping spec.window calls outstanding.
  * `send(n)` must resolve once the n messages are acknowledged (acks=all).
@@ -17,23 +44,14 @@ export function benchValue(spec: BenchSpec): Buffer {
 export async function pumpProduce(spec: BenchSpec, send: (n: number) => Promise<unknown>): Promise<Throughput> {
   const t0 = performance.now();
   let queued = 0;
-  const outstanding = new Set<Promise<unknown>>();
-  let failure: unknown;
-  while (queued < spec.messages && failure === undefined) {
+  const outstanding = new Outstanding();
+  while (queued < spec.messages && outstanding.failure === undefined) {
     const n = Math.min(spec.chunk, spec.messages - queued);
     queued += n;
-    const p: Promise<unknown> = send(n).then(
-      () => outstanding.delete(p),
-      (e) => {
-        failure ??= e;
-        outstanding.delete(p);
-      },
-    );
-    outstanding.add(p);
-    if (outstanding.size >= spec.window) await Promise.race(outstanding);
+    outstanding.add(send(n));
+    if (outstanding.size >= spec.window) await outstanding.race();
   }
-  await Promise.all(outstanding);
-  if (failure !== undefined) throw failure;
+  await outstanding.settle();
   return { messages: queued, bytes: queued * spec.valueBytes, elapsedMs: performance.now() - t0 };
 }
 
@@ -113,31 +131,22 @@ export async function fixedRateE2E(spec: BenchSpec, rec: LatencyRecorder, send: 
   rec.window(measureFrom, end);
   let ticks = 0;
   let expected = 0;
-  const pending = new Set<Promise<unknown>>();
-  let failure: unknown;
-  while (nowMs() < end && failure === undefined) {
+  const pending = new Outstanding();
+  while (nowMs() < end && pending.failure === undefined) {
     const values = Array.from({ length: perTick }, () => stampedValue(spec));
     // Counted per value with the recorder's own window: a tick may straddle either edge.
     for (const v of values) {
       const t = v.readDoubleBE(0);
       if (t >= measureFrom && t < end) expected++;
     }
-    const p: Promise<unknown> = send(values).then(
-      () => pending.delete(p),
-      (e) => {
-        failure ??= e;
-        pending.delete(p);
-      },
-    );
-    pending.add(p);
+    pending.add(send(values));
     ticks++;
     // Schedule against the start, not the last tick, so a slow tick does not lower the rate.
     const next = start + ticks * 10;
     const wait = next - nowMs();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  await Promise.all(pending);
-  if (failure !== undefined) throw failure;
+  await pending.settle();
   const giveUp = nowMs() + 10_000;
   while (rec.received < expected && nowMs() < giveUp) await new Promise((r) => setTimeout(r, 20));
   const r = rec.result();
