@@ -262,7 +262,6 @@ export class Fetcher {
           }
           await this.handleFetch(node, sent, res);
         } catch (e) {
-          ahead = null;
           if (this.stopped) return;
           this.counters.errors++;
           if (e instanceof TimeoutError) this.counters.timeouts++;
