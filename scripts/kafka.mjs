@@ -7,7 +7,7 @@
 //   node scripts/kafka.mjs stop-cluster <a|b> [--kill]         | start-cluster <a|b>
 //   node scripts/kafka.mjs fetch          (download the broker jars only)
 //
-// Environment: KAFKA_VERSION (default 4.3.1), MKA_KAFKA_STATE (state folder, default <repo>/.kafka),
+// Environment: KAFKA_VERSION (default 4.4.0), MKA_KAFKA_STATE (state folder, default <repo>/.kafka),
 // MKA_KAFKA_CACHE (jar cache, default ~/.cache/mka/kafka).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const KAFKA_VERSION = process.env.KAFKA_VERSION || '4.3.1';
+export const KAFKA_VERSION = process.env.KAFKA_VERSION || '4.4.0';
 export const STATE_DIR = path.resolve(process.env.MKA_KAFKA_STATE || path.join(ROOT, '.kafka'));
 const STATE_FILE = path.join(STATE_DIR, 'state.json');
 export const CLUSTERS_FILE = path.join(STATE_DIR, 'clusters.json');

@@ -491,8 +491,7 @@ function apiModule(api: ApiPair): string {
   const respFlexFrom = isEmpty(rs.flexibleVersions) ? Infinity : rs.flexibleVersions.min;
   // ApiVersions answers with header v0 whatever the version, so that any client can read it.
   const respHeader = rq.apiKey === 18 ? '() => 0' : respFlexFrom === Infinity ? '() => 0' : `(v: number) => (v >= ${respFlexFrom} ? 1 : 0)`;
-  // ControlledShutdown v0 is the one request with header v0 (no client id).
-  const reqHeader = rq.apiKey === 7 ? `(v: number) => (v === 0 ? 0 : v >= ${flexFrom} ? 2 : 1)` : flexFrom === 'Infinity' ? '() => 1' : `(v: number) => (v >= ${flexFrom} ? 2 : 1)`;
+  const reqHeader = flexFrom === 'Infinity' ? '() => 1' : `(v: number) => (v >= ${flexFrom} ? 2 : 1)`;
   const body = [
     `// ${api.base} (API key ${rq.apiKey}): versions ${min}-${max}${flexFrom === 'Infinity' ? '' : `, flexible from v${flexFrom}`}.`,
     ...structBody(rq),
@@ -548,6 +547,13 @@ function errorModule(tsv: string): string {
   );
   return [
     BANNER,
+    '/** Every protocol error code by Kafka\'s name, so that code never compares against a bare number. */',
+    'export const ErrorCode = {',
+    ...rows.map(([code, name]) => `  ${name}: ${code},`),
+    '} as const;',
+    '',
+    'export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];',
+    '',
     '/** Every protocol error code: name, whether retrying may help, whether metadata is stale, description. */',
     'export const ERROR_CODES: ReadonlyMap<number, { name: string; retriable: boolean; invalidatesMetadata: boolean; message: string }> = new Map([',
     ...lines,
@@ -562,7 +568,7 @@ function indexModule(apis: ApiPair[], others: MessageSpec[]): string {
   lines.push('');
   for (const a of apis) lines.push(`export * from './${kebab(a.base)}.ts';`);
   for (const m of others) lines.push(`export * from './${kebab(m.name)}.ts';`);
-  lines.push("export { ERROR_CODES } from './error-codes.ts';");
+  lines.push("export { ERROR_CODES, ErrorCode } from './error-codes.ts';");
   lines.push("export type { ApiCodec, DataCodec, Encodable, TaggedField } from '../codec.ts';");
   lines.push('', '/** Every API of the protocol, by name. */', 'export const Api = {');
   for (const a of apis) lines.push(`  ${a.base},`);
@@ -583,6 +589,9 @@ export function generate(defsDir = DEFS_DIR): Map<string, string> {
   const apis: ApiPair[] = [];
   const others: MessageSpec[] = [];
   for (const m of messages) {
+    // An API removed from the protocol (Kafka 4.0 removed the ZooKeeper-era controller APIs) keeps its
+    // file with validVersions "none" and no fields: there is nothing to encode or decode.
+    if (isEmpty(m.validVersions)) continue;
     if (m.kind === 'request') {
       const base = m.name.replace(/Request$/, '');
       const response = byName.get(`${base}Response`);

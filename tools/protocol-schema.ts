@@ -129,7 +129,7 @@ export function parseMessage(file: string, text: string): MessageSpec {
     apiKey: raw.apiKey,
     validVersions: parseVersions(raw.validVersions),
     flexibleVersions: parseVersions(raw.flexibleVersions),
-    fields: raw.fields.map(field),
+    fields: (raw.fields ?? []).map(field),
     commonStructs: (raw.commonStructs ?? []).map((s) => ({ name: s.name, versions: parseVersions(s.versions), fields: s.fields.map(field) })),
     listeners: raw.listeners ?? [],
     latestVersionUnstable: raw.latestVersionUnstable ?? false,

@@ -1,7 +1,7 @@
 // Client: admin calls and a raw request() for one cluster. Each call finds the right broker (any,
 // partition leader, group coordinator), retries retriable failures with the cluster's one policy, and
 // turns error codes into typed errors.
-import { Api, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
+import { Api, ErrorCode, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
 import { KafkaError, KafkaProtocolError, throwIfError } from '../protocol/errors.ts';
 import { groupCall } from './group-call.ts';
 import { Cluster, type CallOptions, type ClusterConfig, type BrokerInfo, type TopicInfo } from './cluster.ts';
@@ -65,6 +65,8 @@ export interface GroupDescription {
 }
 
 const RESOURCE_TYPE = { topic: 2, broker: 4 } as const;
+// DescribeConfigs ConfigSource: DEFAULT_CONFIG (the broker's built-in default).
+const CONFIG_SOURCE_DEFAULT = 5;
 const TIMESTAMP = { latest: -1n, earliest: -2n } as const;
 
 export class Client {
@@ -125,7 +127,7 @@ export class Client {
       validateOnly: opts.validateOnly ?? false,
     }, { ...opts, timeoutMs: timeoutMs + 5_000 });
     for (const t of res.topics) {
-      if (t.errorCode === 36 /* TOPIC_ALREADY_EXISTS */ && opts.ifNotExists) continue;
+      if (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && opts.ifNotExists) continue;
       throwIfError(t.errorCode, `${t.name}: ${t.errorMessage ?? ''}`);
     }
     if (opts.validateOnly || opts.waitForLeaders === false) return;
@@ -142,7 +144,7 @@ export class Client {
           const res = await conn.request(Api.Metadata, { topics: topics.map((name) => ({ name })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, quick);
           return topics.every((name) => {
             const t = res.topics.find((x) => x.name === name);
-            return t && t.errorCode === 0 && t.partitions.length >= minPartitions && t.partitions.every((p) => p.leaderId >= 0);
+            return t && t.errorCode === ErrorCode.NONE && t.partitions.length >= minPartitions && t.partitions.every((p) => p.leaderId >= 0);
           });
         } catch {
           return true; // an unreachable broker answers nobody: it does not hold the others back
@@ -163,7 +165,7 @@ export class Client {
       const m = await this.cluster.refreshMetadata({ ...opts, topics });
       const ready = topics.every((name) => {
         const t = m.topics.get(name);
-        return t && t.errorCode === 0 && t.partitions.length >= want && t.partitions.every((p) => p.leader >= 0);
+        return t && t.errorCode === ErrorCode.NONE && t.partitions.length >= want && t.partitions.every((p) => p.leader >= 0);
       });
       // Every broker learns of a change from the metadata log on its own: done once all of them see it,
       // so that whichever broker the next call asks knows the topic.
@@ -181,7 +183,7 @@ export class Client {
         : { topicNames: topics, timeoutMs },
     { ...opts, timeoutMs: timeoutMs + 5_000 });
     for (const r of res.responses) {
-      if (r.errorCode === 3 /* UNKNOWN_TOPIC_OR_PARTITION */ && opts.ifExists) continue;
+      if (r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.ifExists) continue;
       throwIfError(r.errorCode, `${r.name ?? r.topicId}: ${r.errorMessage ?? ''}`);
     }
     this.cluster.invalidate();
@@ -277,7 +279,7 @@ export class Client {
     const groups = new Map<number, number[]>();
     for (const p of partitions) {
       const info = t.partitions.find((x) => x.partition === p);
-      if (!info) throw new KafkaProtocolError(3, `partition ${topic}/${p} does not exist`);
+      if (!info) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${p} does not exist`);
       const list = groups.get(info.leader) ?? [];
       list.push(p);
       groups.set(info.leader, list);
@@ -303,7 +305,7 @@ export class Client {
         out[c.name] = {
           value: c.value,
           readOnly: c.readOnly,
-          isDefault: c.isDefault ?? c.configSource === 5,
+          isDefault: c.configSource === CONFIG_SOURCE_DEFAULT,
           sensitive: c.isSensitive,
           source: c.configSource ?? -1,
         };
@@ -349,7 +351,7 @@ export class Client {
   async describeGroups(groupIds: string[], opts: CallOptions = {}): Promise<GroupDescription[]> {
     return Promise.all(
       groupIds.map(async (groupId) => {
-        const res = await this.groupCall(groupId, Api.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false }, (r) => r.groups[0]?.errorCode ?? 0, opts);
+        const res = await this.groupCall(groupId, Api.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false }, (r) => r.groups[0]?.errorCode ?? ErrorCode.NONE, opts);
         const g = res.groups[0];
         return {
           groupId: g.groupId,
@@ -384,7 +386,7 @@ export class Client {
         version >= 8
           ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: wanted }], requireStable: true }
           : { groupId, topics: wanted, requireStable: true },
-      (r) => (r.groups?.length ? r.groups[0].errorCode : (r.errorCode ?? 0)),
+      (r) => (r.groups?.length ? r.groups[0].errorCode : (r.errorCode ?? ErrorCode.NONE)),
       opts,
     );
     const topicsOut = res.groups?.length ? res.groups[0].topics : (res.topics ?? []);
@@ -415,7 +417,7 @@ export class Client {
       memberId: '',
       groupInstanceId: null,
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-    }, (r) => r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0, opts);
+    }, (r) => r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE, opts);
     for (const t of res.topics) for (const p of t.partitions) throwIfError(p.errorCode, `${t.name}/${p.partitionIndex}`);
   }
 

@@ -1,7 +1,7 @@
 // The single-cluster engine: bootstrap, a metadata cache refreshed when stale or after an error that
 // invalidates it, connections routed to the right broker, and the retry policy around requests.
 // Writer, Reader and Client are built on one Cluster each; nothing here is shared between clusters.
-import { Api, type ApiCodec, type Encodable, type MetadataResponse } from '../protocol/messages/index.ts';
+import { Api, ErrorCode, type ApiCodec, type Encodable, type MetadataResponse } from '../protocol/messages/index.ts';
 import { ClosedError, ConnectionError, KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
 import type { Connection } from './connection.ts';
 import { ClusterMetadata, type BrokerInfo, type PartitionInfo, type TopicInfo } from './metadata.ts';
@@ -128,7 +128,7 @@ export class Cluster {
 
   async leaderConnection(topic: string, partition: number, purpose: Purpose, opts: CallOptions = {}): Promise<Connection> {
     const p = await this.partition(topic, partition, opts);
-    if (p.leader < 0) throw new KafkaProtocolError(5 /* LEADER_NOT_AVAILABLE */, `${topic}/${partition} has no leader`);
+    if (p.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `${topic}/${partition} has no leader`);
     return this.brokerConnection(p.leader, purpose, opts);
   }
 
@@ -192,22 +192,22 @@ export class Cluster {
   async metadata(topics: string[] = [], opts: CallOptions & { autoCreate?: boolean } = {}): Promise<ClusterMetadata> {
     const m = this.meta;
     const fresh = m && performance.now() - m.fetchedAt < this.metadataMaxAgeMs;
-    if (fresh && topics.every((t) => this.interest.has(t) && m.topics.has(t) && m.topics.get(t)!.errorCode === 0)) return m;
+    if (fresh && topics.every((t) => this.interest.has(t) && m.topics.has(t) && m.topics.get(t)!.errorCode === ErrorCode.NONE)) return m;
     return this.refreshMetadata({ ...opts, topics });
   }
 
   async topic(topic: string, opts: CallOptions & { autoCreate?: boolean } = {}): Promise<TopicInfo> {
     const m = await this.metadata([topic], opts);
     const t = m.topics.get(topic);
-    if (!t) throw new KafkaProtocolError(3 /* UNKNOWN_TOPIC_OR_PARTITION */, `topic ${topic} not in metadata`);
-    if (t.errorCode !== 0) throw new KafkaProtocolError(t.errorCode, `topic ${topic}`);
+    if (!t) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic} not in metadata`);
+    if (t.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(t.errorCode, `topic ${topic}`);
     return t;
   }
 
   async partition(topic: string, partition: number, opts: CallOptions = {}): Promise<PartitionInfo> {
     const t = await this.topic(topic, opts);
     const p = t.partitions.find((x) => x.partition === partition);
-    if (!p) throw new KafkaProtocolError(3, `partition ${topic}/${partition} does not exist`);
+    if (!p) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${partition} does not exist`);
     return p;
   }
 

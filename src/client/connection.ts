@@ -1,7 +1,7 @@
 // One broker connection: framing, correlation ids, pipelining up to a limit, a timeout per request,
 // version negotiation (ApiVersions) and SASL at open. Every promise it hands out settles: a broken
 // socket, a timeout, an abort or close() fails what is in flight with a typed error.
-import { Api, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
+import { Api, ErrorCode, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
 import { encodeRequestHeaderInto, readResponseCorrelation } from './request-frame.ts';
 import {
   AbortedError,
@@ -328,13 +328,13 @@ export class Connection {
     let version = api.maxVersion;
     for (let attempt = 0; attempt < 2; attempt++) {
       const res = await this.send(api, body, { version, signal }, true) as { errorCode: number; apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[] };
-      if (res.errorCode === 35 /* UNSUPPORTED_VERSION */ && attempt === 0) {
+      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
         // The broker answered in v0 with the versions it knows; ask again in the newest it speaks.
         const own = res.apiKeys.find((k) => k.apiKey === api.apiKey);
         version = Math.min(own?.maxVersion ?? 0, api.maxVersion);
         continue;
       }
-      if (res.errorCode !== 0) {
+      if (res.errorCode !== ErrorCode.NONE) {
         throw new ConnectionError(`ApiVersions to ${this.remote} failed with error code ${res.errorCode}`, true);
       }
       this.brokerVersions = new Map(res.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
@@ -374,7 +374,7 @@ export class Connection {
 function decodeResponse(api: ApiCodec<unknown, unknown>, version: number, r: Reader): unknown {
   if (api.apiKey === Api.ApiVersions.apiKey && version > 0 && r.remaining >= 2) {
     const errorCode = (r.buf[r.offset] << 8) | r.buf[r.offset + 1];
-    if (errorCode === 35) return api.decodeResponse(r, 0);
+    if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return api.decodeResponse(r, 0);
   }
   return api.decodeResponse(r, version);
 }

@@ -1,15 +1,12 @@
 // Group and transaction coordinators: found with FindCoordinator, cached per key, forgotten when the
 // broker says it no longer is (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE).
-import { Api } from '../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../protocol/messages/index.ts';
 import { KafkaProtocolError } from '../protocol/errors.ts';
 import type { CallOptions, Cluster } from './cluster.ts';
 import type { Connection } from './connection.ts';
 import type { Purpose } from './pool.ts';
 
 export type CoordinatorType = 'group' | 'transaction';
-
-const NOT_COORDINATOR = 16;
-const COORDINATOR_NOT_AVAILABLE = 15;
 
 export class Coordinators {
   private readonly cache = new Map<string, number>();
@@ -25,7 +22,7 @@ export class Coordinators {
       return conn.version(Api.FindCoordinator) >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType };
     }, opts);
     const c = res.coordinators?.length ? res.coordinators[0] : res;
-    if (c.errorCode !== 0) throw new KafkaProtocolError(c.errorCode, `FindCoordinator(${type} ${key}): ${c.errorMessage ?? ''}`);
+    if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, `FindCoordinator(${type} ${key}): ${c.errorMessage ?? ''}`);
     this.cache.set(cacheKey, c.nodeId);
     return c.nodeId;
   }
@@ -36,7 +33,7 @@ export class Coordinators {
 
   /** Forgets the coordinator of key when `code` says it moved. Returns true when it did. */
   forgetOn(code: number, key: string, type: CoordinatorType = 'group'): boolean {
-    if (code === NOT_COORDINATOR || code === COORDINATOR_NOT_AVAILABLE) {
+    if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) {
       this.cache.delete(`${type}:${key}`);
       return true;
     }

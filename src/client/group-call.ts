@@ -4,8 +4,7 @@ import type { ApiCodec, Encodable } from '../protocol/codec.ts';
 import { KafkaProtocolError } from '../protocol/errors.ts';
 import type { CallOptions, Cluster } from './cluster.ts';
 import type { Coordinators } from './coordinator.ts';
-
-const COORDINATOR_LOAD_IN_PROGRESS = 14;
+import { ErrorCode } from '../protocol/messages/index.ts';
 
 /**
  * Sends `body` (or the body for the negotiated version) to the group's coordinator with the cluster's
@@ -31,9 +30,9 @@ export function groupCall<Req, Res>(
       ...opts,
       check: (res) => {
         const code = errorOf(res);
-        if (code === 0) return;
+        if (code === ErrorCode.NONE) return;
         const coordinatorMoved = coordinators.forgetOn(code, groupId);
-        if (throwAny || coordinatorMoved || code === COORDINATOR_LOAD_IN_PROGRESS) {
+        if (throwAny || coordinatorMoved || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
           throw new KafkaProtocolError(code, `${api.name} ${groupId}`);
         }
       },

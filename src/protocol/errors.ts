@@ -1,6 +1,6 @@
 // The typed errors of mka. One module, so that every layer throws the same classes and a caller can
 // branch on `instanceof` or on `retriable` without knowing which layer failed.
-import { ERROR_CODES } from './messages/error-codes.ts';
+import { ERROR_CODES, ErrorCode } from './messages/error-codes.ts';
 
 /** Base class of every error mka throws on purpose. `retriable` says whether trying again may help. */
 export class KafkaError extends Error {
@@ -32,7 +32,7 @@ export class KafkaProtocolError extends KafkaError {
 
 /** Throws the typed error for a non-zero error code; returns silently for 0. */
 export function throwIfError(code: number, detail?: string | null): void {
-  if (code !== 0) throw new KafkaProtocolError(code, detail);
+  if (code !== ErrorCode.NONE) throw new KafkaProtocolError(code, detail);
 }
 
 /** Bytes that do not decode as the named API, version and field (truncated, oversized, malformed). */

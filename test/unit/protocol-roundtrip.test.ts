@@ -8,7 +8,7 @@ import type { ApiCodec, DataCodec } from '../../src/protocol/codec.ts';
 import { ProtocolDecodeError, ProtocolEncodeError } from '../../src/protocol/errors.ts';
 import { Reader } from '../../src/protocol/wire/reader.ts';
 import { Writer } from '../../src/protocol/wire/writer.ts';
-import { contains, intersect } from '../../tools/protocol-schema.ts';
+import { contains, intersect, isEmpty } from '../../tools/protocol-schema.ts';
 import type { MessageSpec } from '../../tools/protocol-schema.ts';
 import { referenceEncode, sample, specByName, specs, VARIANTS } from '../helpers/samples.ts';
 
@@ -51,8 +51,13 @@ let samples = 0;
 
 describe('registry', () => {
   test('every request definition has a codec with the versions both directions share', () => {
-    const requests = specs().filter((m) => m.kind === 'request');
+    const all = specs().filter((m) => m.kind === 'request');
+    const removed = all.filter((m) => isEmpty(m.validVersions));
+    const requests = all.filter((m) => !isEmpty(m.validVersions));
     assert.equal(apis.length, requests.length);
+    // Kafka 4.0 removed the ZooKeeper-era controller APIs (KIP-896): no codec, so nothing sends them.
+    assert.deepEqual(removed.map((m) => m.apiKey).sort((a, b) => a! - b!), [4, 5, 6, 7]);
+    for (const m of removed) assert.equal(M.apiByKey(m.apiKey!), undefined);
     for (const rq of requests) {
       const base = rq.name.replace(/Request$/, '');
       const rs = specByName(`${base}Response`);
@@ -66,7 +71,7 @@ describe('registry', () => {
       assert.equal(codec.flexibleFrom, rq.flexibleVersions.min > rq.flexibleVersions.max ? Infinity : rq.flexibleVersions.min, base);
       for (let v = codec.minVersion; v <= codec.maxVersion; v++) {
         const flex = contains(rq.flexibleVersions, v);
-        const expectedReq = rq.apiKey === 7 && v === 0 ? 0 : flex ? 2 : 1;
+        const expectedReq = flex ? 2 : 1;
         assert.equal(codec.requestHeaderVersion(v), expectedReq, `${base} v${v} request header`);
         const expectedRes = rq.apiKey === 18 ? 0 : contains(rs.flexibleVersions, v) ? 1 : 0;
         assert.equal(codec.responseHeaderVersion(v), expectedRes, `${base} v${v} response header`);
@@ -117,9 +122,9 @@ describe('data types', () => {
 });
 
 describe('headers', () => {
-  test('RequestHeader v0-2', () => {
+  test('RequestHeader v1-2', () => {
     const msg = specByName('RequestHeader');
-    for (let v = 0; v <= 2; v++) samples += roundTrip(M.encodeRequestHeader as Enc, M.decodeRequestHeader as Dec, msg, v);
+    for (let v = 1; v <= 2; v++) samples += roundTrip(M.encodeRequestHeader as Enc, M.decodeRequestHeader as Dec, msg, v);
   });
   test('ResponseHeader v0-1', () => {
     const msg = specByName('ResponseHeader');

@@ -68,6 +68,8 @@ describe('request frames, byte for byte', () => {
     checkRequest(Api.ApiVersions, 3, 7, { clientSoftwareName: 'mka', clientSoftwareVersion: '0.1.0' }, expected, {
       clientSoftwareName: 'mka',
       clientSoftwareVersion: '0.1.0',
+      clusterId: null,
+      nodeId: -1,
       unknownTaggedFields: undefined,
     });
   });
@@ -80,7 +82,7 @@ describe('request frames, byte for byte', () => {
       0x00, 0x00, 0x00, 0x01, //                   correlation id 1
       0x00, 0x03, ...ascii('mka'), //              client_id NULLABLE_STRING, no tag buffer in v1
     ];
-    checkRequest(Api.ApiVersions, 0, 1, {}, expected, { clientSoftwareName: '', clientSoftwareVersion: '', unknownTaggedFields: undefined });
+    checkRequest(Api.ApiVersions, 0, 1, {}, expected, { clientSoftwareName: '', clientSoftwareVersion: '', clusterId: null, nodeId: -1, unknownTaggedFields: undefined });
   });
 
   test('Metadata v12 (topic ids, compact nullable names)', () => {
@@ -168,6 +170,7 @@ describe('request frames, byte for byte', () => {
         topicData: [
           {
             name: 't1',
+            topicId: ZERO_UUID,
             partitionData: [{ index: 0, records: Uint8Array.from(records), unknownTaggedFields: undefined }],
             unknownTaggedFields: undefined,
           },
@@ -244,6 +247,7 @@ describe('request frames, byte for byte', () => {
                 logStartOffset: -1n,
                 partitionMaxBytes: 1048576,
                 replicaDirectoryId: ZERO_UUID,
+                highWatermark: 9223372036854775807n,
                 unknownTaggedFields: undefined,
               },
             ],

@@ -3,7 +3,7 @@
 // asks for more. Leader moves and stale metadata send the partition back to `reconcile`, which
 // refreshes metadata and hands it to its new leader's loop; a fatal partition error goes to the caller
 // through the queue and stops only that partition.
-import { Api, type FetchRequestFetchPartition, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
+import { Api, ErrorCode, type Encodable, type FetchRequestFetchPartition, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
 import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import type { Cluster } from '../cluster.ts';
 import { backoff } from '../retry.ts';
@@ -164,7 +164,7 @@ export class Fetcher {
         for (const p of lost) {
           if (p.removed) continue;
           const t = meta.topics.get(p.topic);
-          if (t && t.errorCode !== 0 && !new KafkaProtocolError(t.errorCode).retriable) {
+          if (t && t.errorCode !== ErrorCode.NONE && !new KafkaProtocolError(t.errorCode).retriable) {
             this.fail(p, new KafkaProtocolError(t.errorCode, `topic ${p.topic}`));
             continue;
           }
@@ -302,7 +302,7 @@ export class Fetcher {
       for (const pr of rt.partitions) {
         const s = sent.snapshot.get(key(topic, pr.partitionIndex));
         if (!s) continue;
-        if (pr.errorCode !== 0) return null;
+        if (pr.errorCode !== ErrorCode.NONE) return null;
         if (!pr.records?.length) continue;
         const after = nextOffsetAfter(pr.records, s.offset);
         if (after === null) return null;
@@ -341,7 +341,7 @@ export class Fetcher {
     const version = conn.version(Api.Fetch);
     const meta = this.cluster.current;
     const snapshot: SentFetch['snapshot'] = new Map();
-    const topics = new Map<string, { topic: string; topicId: string; partitions: FetchRequestFetchPartition[] }>();
+    const topics = new Map<string, { topic: string; topicId: string; partitions: Encodable<FetchRequestFetchPartition>[] }>();
     const byId = new Map<string, string>();
     for (const p of parts) {
       const offset = at?.get(p) ?? p.position;
@@ -414,7 +414,7 @@ export class Fetcher {
     const none = { messages: 0, readMs: 0, lost: false };
     // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at): dropped, fetched again.
     if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset) return none;
-    if (pr.errorCode !== 0) {
+    if (pr.errorCode !== ErrorCode.NONE) {
       if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
         const policy = this.config.offsetOutOfRange;
         if (policy === 'error') this.fail(p, new KafkaProtocolError(pr.errorCode, `${p.topic}/${p.partition} offset ${p.position}`));

@@ -1,6 +1,6 @@
 // Offset lookups a Reader needs from partition leaders: log start, log end (high watermark or last
 // stable offset) and the first offset at or after a time.
-import { Api } from '../../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../../protocol/messages/index.ts';
 import { KafkaProtocolError } from '../../protocol/errors.ts';
 import type { CallOptions, Cluster } from '../cluster.ts';
 
@@ -24,7 +24,7 @@ export async function listOffsets(
   const byLeader = new Map<number, number[]>();
   for (const p of partitions) {
     const info = t.partitions.find((x) => x.partition === p);
-    if (!info) throw new KafkaProtocolError(3, `partition ${topic}/${p} does not exist`);
+    if (!info) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${p} does not exist`);
     byLeader.set(info.leader, [...(byLeader.get(info.leader) ?? []), p]);
   }
   const out = new Map<number, bigint>();
@@ -46,7 +46,7 @@ export async function listOffsets(
           },
         },
       );
-      for (const rt of res.topics) for (const p of rt.partitions) out.set(p.partitionIndex, p.offset ?? p.oldStyleOffsets?.[0] ?? -1n);
+      for (const rt of res.topics) for (const p of rt.partitions) out.set(p.partitionIndex, p.offset);
     }),
   );
   return out;

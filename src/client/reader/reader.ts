@@ -1,6 +1,7 @@
 // Reader: the single-cluster consumer, after kafka-go's Reader. Without a group it reads one partition
 // from an offset the caller controls; with a group it joins, reads what the group assigns and commits.
 // Messages arrive through a bounded queue filled by the fetcher (one loop per leader broker).
+import { ErrorCode } from '../../protocol/messages/index.ts';
 import { ClosedError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
 import { Cluster, type CallOptions } from '../cluster.ts';
 import { Coordinators } from '../coordinator.ts';
@@ -25,7 +26,6 @@ export interface PartitionLag {
   lag: bigint;
 }
 
-const ILLEGAL_GENERATION = 22;
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export class Reader implements AsyncIterable<Message> {
@@ -203,7 +203,7 @@ export class Reader implements AsyncIterable<Message> {
       await this.serialCommit(offsets);
     }
     if (fenced.length) {
-      throw new KafkaProtocolError(ILLEGAL_GENERATION, `not committed: ${fenced.join(', ')} were read under an assignment this member no longer has`);
+      throw new KafkaProtocolError(ErrorCode.ILLEGAL_GENERATION, `not committed: ${fenced.join(', ')} were read under an assignment this member no longer has`);
     }
   }
 

@@ -1,6 +1,6 @@
 // SASL over Kafka: SaslHandshake names the mechanism, then SaslAuthenticate carries its messages.
 // Each mechanism is a small state machine that turns the server's message into the next client message.
-import { Api, type ApiCodec } from '../../protocol/messages/index.ts';
+import { Api, ErrorCode, type ApiCodec } from '../../protocol/messages/index.ts';
 import { AuthenticationError, UnsupportedVersionError } from '../../protocol/errors.ts';
 import { plain } from './plain.ts';
 import { scram } from './scram.ts';
@@ -48,7 +48,7 @@ export async function authenticate(send: Send, versions: VersionSource, cfg: Sas
     errorCode: number;
     mechanisms: string[];
   };
-  if (hs.errorCode !== 0) {
+  if (hs.errorCode !== ErrorCode.NONE) {
     throw new AuthenticationError(
       `SASL mechanism ${cfg.mechanism} is not enabled on the broker (it offers ${hs.mechanisms.join(', ') || 'none'})`,
     );
@@ -63,7 +63,7 @@ export async function authenticate(send: Send, versions: VersionSource, cfg: Sas
       authBytes: Uint8Array;
       sessionLifetimeMs?: bigint;
     };
-    if (res.errorCode !== 0) {
+    if (res.errorCode !== ErrorCode.NONE) {
       throw new AuthenticationError(`SASL ${cfg.mechanism} authentication failed: ${res.errorMessage ?? `error ${res.errorCode}`}`);
     }
     lifetime = Number(res.sessionLifetimeMs ?? 0n);

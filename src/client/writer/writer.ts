@@ -2,7 +2,7 @@
 // (encoded as they grow), batches close on size, bytes or linger, and one Produce request per leader
 // carries every ready batch for it. Idempotent by default: retries keep producer id, epoch and
 // sequence, so the broker drops duplicates, and a partition's batches are resent in order.
-import { Api } from '../../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../../protocol/messages/index.ts';
 import { AbortedError, ClosedError, ConnectionError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import { estimateRecordSize, BatchLayout } from '../../protocol/records/index.ts';
 import { Cluster } from '../cluster.ts';
@@ -24,16 +24,6 @@ import { WriteErrors } from './write-errors.ts';
 export type { WriterConfig, WriterMessage, WriteResult } from './config.ts';
 
 const utf8 = new TextEncoder();
-const ERR = {
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  LEADER_NOT_AVAILABLE: 5,
-  MESSAGE_TOO_LARGE: 10,
-  RECORD_LIST_TOO_LARGE: 18,
-  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
-  DUPLICATE_SEQUENCE_NUMBER: 46,
-  INVALID_PRODUCER_EPOCH: 47,
-  UNKNOWN_PRODUCER_ID: 59,
-} as const;
 const SEQ_MOD = 0x80000000;
 
 /** Options for one writeMessages call, given as its last argument. */
@@ -333,8 +323,8 @@ export class Writer {
       const m = messages[i];
       const topic = m.topic ?? this.config.topic!;
       const t = meta.topics.get(topic);
-      if (!t || t.errorCode !== 0 || t.partitions.length === 0) {
-        this.fail(call, i, new KafkaProtocolError(t?.errorCode || ERR.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}${t?.errorCode ? '' : ' does not exist'}`));
+      if (!t || t.errorCode !== ErrorCode.NONE || t.partitions.length === 0) {
+        this.fail(call, i, new KafkaProtocolError(t?.errorCode || ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}${t?.errorCode ? '' : ' does not exist'}`));
         continue;
       }
       let entry: Entry;
@@ -350,7 +340,7 @@ export class Writer {
         continue;
       }
       if (entry.size + BatchLayout.HEADER_SIZE > this.config.batchBytes) {
-        this.fail(call, i, new KafkaProtocolError(ERR.MESSAGE_TOO_LARGE, `message ${i} of ${entry.size} bytes does not fit in batchBytes ${this.config.batchBytes}`));
+        this.fail(call, i, new KafkaProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `message ${i} of ${entry.size} bytes does not fit in batchBytes ${this.config.batchBytes}`));
         continue;
       }
       // Backpressure: wait (flushing what is open) until the buffer has room for this message.
@@ -409,8 +399,8 @@ export class Writer {
       const waiting = topics.some((name) => {
         const t = meta.topics.get(name);
         if (!t) return recheck;
-        if (t.errorCode === ERR.UNKNOWN_TOPIC_OR_PARTITION) return recheck;
-        if (t.errorCode !== 0) return t.errorCode === ERR.LEADER_NOT_AVAILABLE;
+        if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return recheck;
+        if (t.errorCode !== ErrorCode.NONE) return t.errorCode === ErrorCode.LEADER_NOT_AVAILABLE;
         return t.partitions.length === 0;
       });
       if (!waiting) break;
@@ -625,7 +615,7 @@ export class Writer {
 
   /** Fails the partition's queued batches that have waited for a leader longer than writeTimeoutMs. */
   private expireLeaderless(p: PartitionState, now: number): void {
-    const err = new KafkaProtocolError(ERR.LEADER_NOT_AVAILABLE, `${p.topic}/${p.partition}: no leader within writeTimeoutMs (${this.config.writeTimeoutMs} ms)`);
+    const err = new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `${p.topic}/${p.partition}: no leader within writeTimeoutMs (${this.config.writeTimeoutMs} ms)`);
     const keep: Batch[] = [];
     for (const b of p.queue) {
       if (now - b.createdAt <= this.config.writeTimeoutMs) {
@@ -672,8 +662,8 @@ export class Writer {
       for (const b of batches) {
         const r = results.get(`${b.p.topic}\u0000${b.p.partition}`);
         if (!r) this.batchFailed(b, new KafkaError(`Produce response lacks ${b.p.topic}/${b.p.partition}`, true));
-        else if (r.errorCode === 0) this.batchDone(b, r.baseOffset);
-        else if (r.errorCode === ERR.DUPLICATE_SEQUENCE_NUMBER) this.batchDone(b, -1n);
+        else if (r.errorCode === ErrorCode.NONE) this.batchDone(b, r.baseOffset);
+        else if (r.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) this.batchDone(b, -1n);
         else this.batchFailed(b, new KafkaProtocolError(r.errorCode, `${b.p.topic}/${b.p.partition}${r.errorMessage ? `: ${r.errorMessage}` : ''}`));
       }
     } catch (e) {
@@ -701,13 +691,13 @@ export class Writer {
   private batchFailed(b: Batch, err: Error): void {
     if (!this.leaveFlight(b)) return;
     const p = b.p;
-    const code = err instanceof KafkaProtocolError ? err.code : 0;
-    const producerLost = code === ERR.UNKNOWN_PRODUCER_ID || code === ERR.INVALID_PRODUCER_EPOCH;
+    const code = err instanceof KafkaProtocolError ? err.code : ErrorCode.NONE;
+    const producerLost = code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.INVALID_PRODUCER_EPOCH;
     // A batch of this partition sent before this one has no answer yet, or is waiting to be resent:
     // this one was refused only because the broker has not seen that one.
     const earlier = (x: Batch) => x.order < b.order;
-    const behindRetry = code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER && (p.queue.some(earlier) || p.inflight.some(earlier));
-    const tooLarge = code === ERR.MESSAGE_TOO_LARGE || code === ERR.RECORD_LIST_TOO_LARGE;
+    const behindRetry = code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (p.queue.some(earlier) || p.inflight.some(earlier));
+    const tooLarge = code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE;
     if (tooLarge && b.entries.length > 1 && !this.shutdown) {
       // Split into halves that keep the batch's place and its sequence range, so nothing after it
       // needs renumbering; a single message still too large then fails on its own.
@@ -716,7 +706,7 @@ export class Writer {
       if (p.inflight.length > 0) p.blocked = true;
       return;
     }
-    const retriable = (err instanceof KafkaError && err.retriable) || producerLost || code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER;
+    const retriable = (err instanceof KafkaError && err.retriable) || producerLost || code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER;
     if (!behindRetry) b.attempts++;
     if (!retriable || b.attempts >= this.config.maxAttempts || this.shutdown) {
       this.counters.errors++;
@@ -726,8 +716,8 @@ export class Writer {
       return;
     }
     this.counters.retries++;
-    if ((code === ERR.OUT_OF_ORDER_SEQUENCE_NUMBER && !behindRetry) || producerLost) this.needsReset = true;
-    if (invalidatesMetadata(err) || err instanceof ConnectionError || err instanceof TimeoutError || code === ERR.UNKNOWN_TOPIC_OR_PARTITION) {
+    if ((code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !behindRetry) || producerLost) this.needsReset = true;
+    if (invalidatesMetadata(err) || err instanceof ConnectionError || err instanceof TimeoutError || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
       this.cluster.invalidate();
       this.cluster.refreshMetadata().catch(() => {});
     }
@@ -866,7 +856,7 @@ export class Writer {
       ...(current && conn.version(Api.InitProducerId) >= 3 ? { producerId: current.producerId, producerEpoch: current.producerEpoch } : { producerId: -1n, producerEpoch: -1 }),
     }), {
       check: (r) => {
-        if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, 'InitProducerId');
+        if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, 'InitProducerId');
       },
       // A coordinator still loading after a restart is normal: keep asking for as long as a write may take.
       retryUntil: performance.now() + this.config.writeTimeoutMs,

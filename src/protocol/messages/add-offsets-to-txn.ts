@@ -185,7 +185,7 @@ export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
   minVersion: 0,
   maxVersion: 4,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeAddOffsetsToTxnRequest,

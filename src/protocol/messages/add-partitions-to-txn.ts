@@ -11,7 +11,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   /** The name of the topic. */
   name: string;
-  /** The partition indexes to add to the transaction */
+  /** The partition indexes to add to the transaction. */
   partitions: number[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -348,7 +348,7 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Read
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   /** The topic name. */
   name: string;
-  /** The results for each partition */
+  /** The results for each partition. */
   resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -595,7 +595,7 @@ export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitio
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeAddPartitionsToTxnRequest,

@@ -4,17 +4,17 @@ import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// AddRaftVoter (API key 80): versions 0-0, flexible from v0.
+// AddRaftVoter (API key 80): versions 0-1, flexible from v0.
 
 export interface AddRaftVoterRequestListener {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -65,14 +65,18 @@ function readAddRaftVoterRequestListener(r: Reader, v: number): AddRaftVoterRequ
 }
 
 export interface AddRaftVoterRequest {
+  /** The cluster id. */
   clusterId: string | null;
+  /** The maximum time to wait for the request to complete before returning. */
   timeoutMs: number;
-  /** The replica id of the voter getting added to the topic partition */
+  /** The replica id of the voter getting added to the topic partition. */
   voterId: number;
-  /** The directory id of the voter getting added to the topic partition */
+  /** The directory id of the voter getting added to the topic partition. */
   voterDirectoryId: string;
-  /** The endpoints that can be used to communicate with the voter */
+  /** The endpoints that can be used to communicate with the voter. */
   listeners: AddRaftVoterRequestListener[];
+  /** When true, return a response after the new voter set is committed. Otherwise, return after the leader writes the changes locally. */
+  ackWhenCommitted: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -101,11 +105,16 @@ function writeAddRaftVoterRequest(w: Writer, v: number, x: Encodable<AddRaftVote
     w.compactArrayLength(f_listeners.length);
     for (const e of f_listeners) writeAddRaftVoterRequestListener(w, v, e);
   }
+  if (v >= 1) {
+    const f_ackWhenCommitted = x.ackWhenCommitted === undefined ? true : x.ackWhenCommitted;
+    w.bool(f_ackWhenCommitted);
+  }
+  else if (x.ackWhenCommitted !== undefined && x.ackWhenCommitted !== true) unsupportedField("AddRaftVoterRequest.ackWhenCommitted", v);
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_AddRaftVoterRequest = ["(start)","clusterId","timeoutMs","voterId","voterDirectoryId","listeners","(tagged fields)"];
+const FIELDS_AddRaftVoterRequest = ["(start)","clusterId","timeoutMs","voterId","voterDirectoryId","listeners","ackWhenCommitted","(tagged fields)"];
 
 function readAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
   let field = 0;
@@ -130,15 +139,20 @@ function readAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
       }
       l_listeners = a!;
     }
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 6;
+    let l_ackWhenCommitted: boolean = true;
+    if (v >= 1) {
+      l_ackWhenCommitted = r.bool();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 7;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { clusterId: l_clusterId, timeoutMs: l_timeoutMs, voterId: l_voterId, voterDirectoryId: l_voterDirectoryId, listeners: l_listeners, unknownTaggedFields };
+    return { clusterId: l_clusterId, timeoutMs: l_timeoutMs, voterId: l_voterId, voterDirectoryId: l_voterDirectoryId, listeners: l_listeners, ackWhenCommitted: l_ackWhenCommitted, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_AddRaftVoterRequest[field], r.offset);
   }
@@ -146,7 +160,7 @@ function readAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
 
 export function encodeAddRaftVoterRequest(w: Writer, v: number, m: Encodable<AddRaftVoterRequest>): void {
 
-  checkVersion("AddRaftVoterRequest", v, 0, 0, true);
+  checkVersion("AddRaftVoterRequest", v, 0, 1, true);
 
   writeAddRaftVoterRequest(w, v, m);
 
@@ -154,7 +168,7 @@ export function encodeAddRaftVoterRequest(w: Writer, v: number, m: Encodable<Add
 
 export function decodeAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
 
-  checkVersion("AddRaftVoterRequest", v, 0, 0, false);
+  checkVersion("AddRaftVoterRequest", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -173,7 +187,7 @@ export function decodeAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterReq
 export interface AddRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error */
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
@@ -225,7 +239,7 @@ function readAddRaftVoterResponse(r: Reader, v: number): AddRaftVoterResponse {
 
 export function encodeAddRaftVoterResponse(w: Writer, v: number, m: Encodable<AddRaftVoterResponse>): void {
 
-  checkVersion("AddRaftVoterResponse", v, 0, 0, true);
+  checkVersion("AddRaftVoterResponse", v, 0, 1, true);
 
   writeAddRaftVoterResponse(w, v, m);
 
@@ -233,7 +247,7 @@ export function encodeAddRaftVoterResponse(w: Writer, v: number, m: Encodable<Ad
 
 export function decodeAddRaftVoterResponse(r: Reader, v: number): AddRaftVoterResponse {
 
-  checkVersion("AddRaftVoterResponse", v, 0, 0, false);
+  checkVersion("AddRaftVoterResponse", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -253,7 +267,7 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
   apiKey: 80,
   name: "AddRaftVoter",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleFrom: 0,
   listeners: ["controller","broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

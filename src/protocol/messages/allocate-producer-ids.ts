@@ -8,9 +8,9 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // AllocateProducerIds (API key 67): versions 0-0, flexible from v0.
 
 export interface AllocateProducerIdsRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -81,11 +81,11 @@ export function decodeAllocateProducerIdsRequest(r: Reader, v: number): Allocate
 export interface AllocateProducerIdsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
-  /** The first producer ID in this range, inclusive */
+  /** The first producer ID in this range, inclusive. */
   producerIdStart: bigint;
-  /** The number of producer IDs in this range */
+  /** The number of producer IDs in this range. */
   producerIdLen: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -171,7 +171,7 @@ export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateP
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["zkBroker","controller"],
+  listeners: ["controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeAllocateProducerIdsRequest,

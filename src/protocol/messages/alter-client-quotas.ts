@@ -502,7 +502,7 @@ export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQu
   minVersion: 0,
   maxVersion: 1,
   flexibleFrom: 1,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 1 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 1 ? 1 : 0),
   encodeRequest: encodeAlterClientQuotasRequest,

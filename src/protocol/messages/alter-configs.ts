@@ -384,7 +384,7 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeAlterConfigsRequest,

@@ -3,10 +3,10 @@
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// AlterPartitionReassignments (API key 45): versions 0-0, flexible from v0.
+// AlterPartitionReassignments (API key 45): versions 0-1, flexible from v0.
 
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
   /** The partition index. */
@@ -127,6 +127,8 @@ function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, v: n
 export interface AlterPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. */
   timeoutMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of this request is a valid move. */
+  allowReplicationFactorChange: boolean;
   /** The topics to reassign. */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -138,6 +140,11 @@ function writeAlterPartitionReassignmentsRequest(w: Writer, v: number, x: Encoda
     const f_timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs;
     w.int32(f_timeoutMs);
   }
+  if (v >= 1) {
+    const f_allowReplicationFactorChange = x.allowReplicationFactorChange === undefined ? true : x.allowReplicationFactorChange;
+    w.bool(f_allowReplicationFactorChange);
+  }
+  else if (x.allowReplicationFactorChange !== undefined && x.allowReplicationFactorChange !== true) unsupportedField("AlterPartitionReassignmentsRequest.allowReplicationFactorChange", v);
   {
     const f_topics = x.topics === undefined ? [] : x.topics;
     if (f_topics == null) missing("AlterPartitionReassignmentsRequest.topics");
@@ -148,7 +155,7 @@ function writeAlterPartitionReassignmentsRequest(w: Writer, v: number, x: Encoda
   else w.uvarint(0);
 }
 
-const FIELDS_AlterPartitionReassignmentsRequest = ["(start)","timeoutMs","topics","(tagged fields)"];
+const FIELDS_AlterPartitionReassignmentsRequest = ["(start)","timeoutMs","allowReplicationFactorChange","topics","(tagged fields)"];
 
 function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPartitionReassignmentsRequest {
   let field = 0;
@@ -156,6 +163,11 @@ function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPart
     field = 1;
     const l_timeoutMs: number = r.int32();
     field = 2;
+    let l_allowReplicationFactorChange: boolean = true;
+    if (v >= 1) {
+      l_allowReplicationFactorChange = r.bool();
+    }
+    field = 3;
     let l_topics: AlterPartitionReassignmentsRequestReassignableTopic[];
     {
       const n = r.compactArrayLength();
@@ -168,14 +180,14 @@ function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPart
       l_topics = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
+    field = 4;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { timeoutMs: l_timeoutMs, topics: l_topics, unknownTaggedFields };
+    return { timeoutMs: l_timeoutMs, allowReplicationFactorChange: l_allowReplicationFactorChange, topics: l_topics, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_AlterPartitionReassignmentsRequest[field], r.offset);
   }
@@ -183,7 +195,7 @@ function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPart
 
 export function encodeAlterPartitionReassignmentsRequest(w: Writer, v: number, m: Encodable<AlterPartitionReassignmentsRequest>): void {
 
-  checkVersion("AlterPartitionReassignmentsRequest", v, 0, 0, true);
+  checkVersion("AlterPartitionReassignmentsRequest", v, 0, 1, true);
 
   writeAlterPartitionReassignmentsRequest(w, v, m);
 
@@ -191,7 +203,7 @@ export function encodeAlterPartitionReassignmentsRequest(w: Writer, v: number, m
 
 export function decodeAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPartitionReassignmentsRequest {
 
-  checkVersion("AlterPartitionReassignmentsRequest", v, 0, 0, false);
+  checkVersion("AlterPartitionReassignmentsRequest", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -261,9 +273,9 @@ function readAlterPartitionReassignmentsResponseReassignablePartitionResponse(r:
 }
 
 export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
-  /** The responses to partitions to reassign */
+  /** The responses to partitions to reassign. */
   partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -321,6 +333,8 @@ function readAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Rea
 export interface AlterPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of the request was allowed. */
+  allowReplicationFactorChange: boolean;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
@@ -335,6 +349,10 @@ function writeAlterPartitionReassignmentsResponse(w: Writer, v: number, x: Encod
   {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
+  }
+  if (v >= 1) {
+    const f_allowReplicationFactorChange = x.allowReplicationFactorChange === undefined ? true : x.allowReplicationFactorChange;
+    w.bool(f_allowReplicationFactorChange);
   }
   {
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
@@ -354,7 +372,7 @@ function writeAlterPartitionReassignmentsResponse(w: Writer, v: number, x: Encod
   else w.uvarint(0);
 }
 
-const FIELDS_AlterPartitionReassignmentsResponse = ["(start)","throttleTimeMs","errorCode","errorMessage","responses","(tagged fields)"];
+const FIELDS_AlterPartitionReassignmentsResponse = ["(start)","throttleTimeMs","allowReplicationFactorChange","errorCode","errorMessage","responses","(tagged fields)"];
 
 function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPartitionReassignmentsResponse {
   let field = 0;
@@ -362,10 +380,15 @@ function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPar
     field = 1;
     const l_throttleTimeMs: number = r.int32();
     field = 2;
-    const l_errorCode: number = r.int16();
+    let l_allowReplicationFactorChange: boolean = true;
+    if (v >= 1) {
+      l_allowReplicationFactorChange = r.bool();
+    }
     field = 3;
-    const l_errorMessage: string | null = r.compactNullableString();
+    const l_errorCode: number = r.int16();
     field = 4;
+    const l_errorMessage: string | null = r.compactNullableString();
+    field = 5;
     let l_responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
     {
       const n = r.compactArrayLength();
@@ -378,14 +401,14 @@ function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPar
       l_responses = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 5;
+    field = 6;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, errorMessage: l_errorMessage, responses: l_responses, unknownTaggedFields };
+    return { throttleTimeMs: l_throttleTimeMs, allowReplicationFactorChange: l_allowReplicationFactorChange, errorCode: l_errorCode, errorMessage: l_errorMessage, responses: l_responses, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_AlterPartitionReassignmentsResponse[field], r.offset);
   }
@@ -393,7 +416,7 @@ function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPar
 
 export function encodeAlterPartitionReassignmentsResponse(w: Writer, v: number, m: Encodable<AlterPartitionReassignmentsResponse>): void {
 
-  checkVersion("AlterPartitionReassignmentsResponse", v, 0, 0, true);
+  checkVersion("AlterPartitionReassignmentsResponse", v, 0, 1, true);
 
   writeAlterPartitionReassignmentsResponse(w, v, m);
 
@@ -401,7 +424,7 @@ export function encodeAlterPartitionReassignmentsResponse(w: Writer, v: number, 
 
 export function decodeAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPartitionReassignmentsResponse {
 
-  checkVersion("AlterPartitionReassignmentsResponse", v, 0, 0, false);
+  checkVersion("AlterPartitionReassignmentsResponse", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -421,9 +444,9 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
   apiKey: 45,
   name: "AlterPartitionReassignments",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleFrom: 0,
-  listeners: ["broker","controller","zkBroker"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeAlterPartitionReassignmentsRequest,

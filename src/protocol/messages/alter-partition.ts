@@ -7,7 +7,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// AlterPartition (API key 56): versions 0-3, flexible from v0.
+// AlterPartition (API key 56): versions 2-3, flexible from v0.
 
 export interface AlterPartitionRequestBrokerState {
   /** The ID of the broker. */
@@ -55,16 +55,17 @@ function readAlterPartitionRequestBrokerState(r: Reader, v: number): AlterPartit
 }
 
 export interface AlterPartitionRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The leader epoch of this partition */
+  /** The leader epoch of this partition. */
   leaderEpoch: number;
   /** The ISR for this partition. Deprecated since version 3. */
   newIsr: number[];
+  /** The ISR for this partition. */
   newIsrWithEpochs: AlterPartitionRequestBrokerState[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. */
   leaderRecoveryState: number;
-  /** The expected epoch of the partition which is being updated. For legacy cluster this is the ZkVersion in the LeaderAndIsr request. */
+  /** The expected epoch of the partition which is being updated. */
   partitionEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -93,11 +94,10 @@ function writeAlterPartitionRequestPartitionData(w: Writer, v: number, x: Encoda
     for (const e of f_newIsrWithEpochs) writeAlterPartitionRequestBrokerState(w, v, e);
   }
   else if (x.newIsrWithEpochs !== undefined && x.newIsrWithEpochs !== null && x.newIsrWithEpochs.length > 0) unsupportedField("AlterPartitionRequestPartitionData.newIsrWithEpochs", v);
-  if (v >= 1) {
+  {
     const f_leaderRecoveryState = x.leaderRecoveryState === undefined ? 0 : x.leaderRecoveryState;
     w.int8(f_leaderRecoveryState);
   }
-  else if (x.leaderRecoveryState !== undefined && x.leaderRecoveryState !== 0) unsupportedField("AlterPartitionRequestPartitionData.leaderRecoveryState", v);
   {
     const f_partitionEpoch = x.partitionEpoch === undefined ? 0 : x.partitionEpoch;
     w.int32(f_partitionEpoch);
@@ -140,10 +140,7 @@ function readAlterPartitionRequestPartitionData(r: Reader, v: number): AlterPart
       l_newIsrWithEpochs = a!;
     }
     field = 5;
-    let l_leaderRecoveryState: number = 0;
-    if (v >= 1) {
-      l_leaderRecoveryState = r.int8();
-    }
+    const l_leaderRecoveryState: number = r.int8();
     field = 6;
     const l_partitionEpoch: number = r.int32();
     let unknownTaggedFields: TaggedField[] | undefined;
@@ -161,22 +158,16 @@ function readAlterPartitionRequestPartitionData(r: Reader, v: number): AlterPart
 }
 
 export interface AlterPartitionRequestTopicData {
-  /** The name of the topic to alter ISRs for */
-  topicName: string;
-  /** The ID of the topic to alter ISRs for */
+  /** The ID of the topic to alter ISRs for. */
   topicId: string;
+  /** The partitions to alter ISRs for. */
   partitions: AlterPartitionRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
 
 function writeAlterPartitionRequestTopicData(w: Writer, v: number, x: Encodable<AlterPartitionRequestTopicData>): void {
-  if (v <= 1) {
-    const f_topicName = x.topicName === undefined ? "" : x.topicName;
-    if (f_topicName == null) missing("AlterPartitionRequestTopicData.topicName");
-    w.compactString(f_topicName);
-  }
-  if (v >= 2) {
+  {
     const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
     if (f_topicId == null) missing("AlterPartitionRequestTopicData.topicId");
     w.uuid(f_topicId);
@@ -191,22 +182,14 @@ function writeAlterPartitionRequestTopicData(w: Writer, v: number, x: Encodable<
   else w.uvarint(0);
 }
 
-const FIELDS_AlterPartitionRequestTopicData = ["(start)","topicName","topicId","partitions","(tagged fields)"];
+const FIELDS_AlterPartitionRequestTopicData = ["(start)","topicId","partitions","(tagged fields)"];
 
 function readAlterPartitionRequestTopicData(r: Reader, v: number): AlterPartitionRequestTopicData {
   let field = 0;
   try {
     field = 1;
-    let l_topicName: string = "";
-    if (v <= 1) {
-      l_topicName = r.compactString();
-    }
+    const l_topicId: string = r.uuid();
     field = 2;
-    let l_topicId: string = ZERO_UUID;
-    if (v >= 2) {
-      l_topicId = r.uuid();
-    }
-    field = 3;
     let l_partitions: AlterPartitionRequestPartitionData[];
     {
       const n = r.compactArrayLength();
@@ -219,24 +202,25 @@ function readAlterPartitionRequestTopicData(r: Reader, v: number): AlterPartitio
       l_partitions = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 4;
+    field = 3;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { topicName: l_topicName, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
+    return { topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_AlterPartitionRequestTopicData[field], r.offset);
   }
 }
 
 export interface AlterPartitionRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: bigint;
+  /** The topics to alter ISRs for. */
   topics: AlterPartitionRequestTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -298,7 +282,7 @@ function readAlterPartitionRequest(r: Reader, v: number): AlterPartitionRequest 
 
 export function encodeAlterPartitionRequest(w: Writer, v: number, m: Encodable<AlterPartitionRequest>): void {
 
-  checkVersion("AlterPartitionRequest", v, 0, 3, true);
+  checkVersion("AlterPartitionRequest", v, 2, 3, true);
 
   writeAlterPartitionRequest(w, v, m);
 
@@ -306,7 +290,7 @@ export function encodeAlterPartitionRequest(w: Writer, v: number, m: Encodable<A
 
 export function decodeAlterPartitionRequest(r: Reader, v: number): AlterPartitionRequest {
 
-  checkVersion("AlterPartitionRequest", v, 0, 3, false);
+  checkVersion("AlterPartitionRequest", v, 2, 3, false);
 
   const start = r.offset;
 
@@ -323,9 +307,9 @@ export function decodeAlterPartitionRequest(r: Reader, v: number): AlterPartitio
 }
 
 export interface AlterPartitionResponsePartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The partition level error code */
+  /** The partition level error code. */
   errorCode: number;
   /** The broker ID of the leader. */
   leaderId: number;
@@ -335,7 +319,7 @@ export interface AlterPartitionResponsePartitionData {
   isr: number[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. */
   leaderRecoveryState: number;
-  /** The current epoch for the partition for KRaft controllers. The current ZK version for the legacy controllers. */
+  /** The current epoch for the partition for KRaft controllers. */
   partitionEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -364,7 +348,7 @@ function writeAlterPartitionResponsePartitionData(w: Writer, v: number, x: Encod
     w.compactArrayLength(f_isr.length);
     for (const e of f_isr) w.int32(e);
   }
-  if (v >= 1) {
+  {
     const f_leaderRecoveryState = x.leaderRecoveryState === undefined ? 0 : x.leaderRecoveryState;
     w.int8(f_leaderRecoveryState);
   }
@@ -402,10 +386,7 @@ function readAlterPartitionResponsePartitionData(r: Reader, v: number): AlterPar
       l_isr = a!;
     }
     field = 6;
-    let l_leaderRecoveryState: number = 0;
-    if (v >= 1) {
-      l_leaderRecoveryState = r.int8();
-    }
+    const l_leaderRecoveryState: number = r.int8();
     field = 7;
     const l_partitionEpoch: number = r.int32();
     let unknownTaggedFields: TaggedField[] | undefined;
@@ -423,22 +404,16 @@ function readAlterPartitionResponsePartitionData(r: Reader, v: number): AlterPar
 }
 
 export interface AlterPartitionResponseTopicData {
-  /** The name of the topic */
-  topicName: string;
-  /** The ID of the topic */
+  /** The ID of the topic. */
   topicId: string;
+  /** The responses for each partition. */
   partitions: AlterPartitionResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
 
 function writeAlterPartitionResponseTopicData(w: Writer, v: number, x: Encodable<AlterPartitionResponseTopicData>): void {
-  if (v <= 1) {
-    const f_topicName = x.topicName === undefined ? "" : x.topicName;
-    if (f_topicName == null) missing("AlterPartitionResponseTopicData.topicName");
-    w.compactString(f_topicName);
-  }
-  if (v >= 2) {
+  {
     const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
     if (f_topicId == null) missing("AlterPartitionResponseTopicData.topicId");
     w.uuid(f_topicId);
@@ -453,22 +428,14 @@ function writeAlterPartitionResponseTopicData(w: Writer, v: number, x: Encodable
   else w.uvarint(0);
 }
 
-const FIELDS_AlterPartitionResponseTopicData = ["(start)","topicName","topicId","partitions","(tagged fields)"];
+const FIELDS_AlterPartitionResponseTopicData = ["(start)","topicId","partitions","(tagged fields)"];
 
 function readAlterPartitionResponseTopicData(r: Reader, v: number): AlterPartitionResponseTopicData {
   let field = 0;
   try {
     field = 1;
-    let l_topicName: string = "";
-    if (v <= 1) {
-      l_topicName = r.compactString();
-    }
+    const l_topicId: string = r.uuid();
     field = 2;
-    let l_topicId: string = ZERO_UUID;
-    if (v >= 2) {
-      l_topicId = r.uuid();
-    }
-    field = 3;
     let l_partitions: AlterPartitionResponsePartitionData[];
     {
       const n = r.compactArrayLength();
@@ -481,14 +448,14 @@ function readAlterPartitionResponseTopicData(r: Reader, v: number): AlterPartiti
       l_partitions = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 4;
+    field = 3;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { topicName: l_topicName, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
+    return { topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_AlterPartitionResponseTopicData[field], r.offset);
   }
@@ -497,8 +464,9 @@ function readAlterPartitionResponseTopicData(r: Reader, v: number): AlterPartiti
 export interface AlterPartitionResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
+  /** The responses for each topic. */
   topics: AlterPartitionResponseTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -560,7 +528,7 @@ function readAlterPartitionResponse(r: Reader, v: number): AlterPartitionRespons
 
 export function encodeAlterPartitionResponse(w: Writer, v: number, m: Encodable<AlterPartitionResponse>): void {
 
-  checkVersion("AlterPartitionResponse", v, 0, 3, true);
+  checkVersion("AlterPartitionResponse", v, 2, 3, true);
 
   writeAlterPartitionResponse(w, v, m);
 
@@ -568,7 +536,7 @@ export function encodeAlterPartitionResponse(w: Writer, v: number, m: Encodable<
 
 export function decodeAlterPartitionResponse(r: Reader, v: number): AlterPartitionResponse {
 
-  checkVersion("AlterPartitionResponse", v, 0, 3, false);
+  checkVersion("AlterPartitionResponse", v, 2, 3, false);
 
   const start = r.offset;
 
@@ -587,10 +555,10 @@ export function decodeAlterPartitionResponse(r: Reader, v: number): AlterPartiti
 export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionResponse> = {
   apiKey: 56,
   name: "AlterPartition",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 3,
   flexibleFrom: 0,
-  listeners: ["zkBroker","controller"],
+  listeners: ["controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeAlterPartitionRequest,

@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// AlterReplicaLogDirs (API key 34): versions 0-2, flexible from v2.
+// AlterReplicaLogDirs (API key 34): versions 1-2, flexible from v2.
 
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
   /** The topic name. */
@@ -193,7 +193,7 @@ function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDi
 
 export function encodeAlterReplicaLogDirsRequest(w: Writer, v: number, m: Encodable<AlterReplicaLogDirsRequest>): void {
 
-  checkVersion("AlterReplicaLogDirsRequest", v, 0, 2, true);
+  checkVersion("AlterReplicaLogDirsRequest", v, 1, 2, true);
 
   writeAlterReplicaLogDirsRequest(w, v, m);
 
@@ -201,7 +201,7 @@ export function encodeAlterReplicaLogDirsRequest(w: Writer, v: number, m: Encoda
 
 export function decodeAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDirsRequest {
 
-  checkVersion("AlterReplicaLogDirsRequest", v, 0, 2, false);
+  checkVersion("AlterReplicaLogDirsRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -397,7 +397,7 @@ function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogD
 
 export function encodeAlterReplicaLogDirsResponse(w: Writer, v: number, m: Encodable<AlterReplicaLogDirsResponse>): void {
 
-  checkVersion("AlterReplicaLogDirsResponse", v, 0, 2, true);
+  checkVersion("AlterReplicaLogDirsResponse", v, 1, 2, true);
 
   writeAlterReplicaLogDirsResponse(w, v, m);
 
@@ -405,7 +405,7 @@ export function encodeAlterReplicaLogDirsResponse(w: Writer, v: number, m: Encod
 
 export function decodeAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogDirsResponse {
 
-  checkVersion("AlterReplicaLogDirsResponse", v, 0, 2, false);
+  checkVersion("AlterReplicaLogDirsResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -424,10 +424,10 @@ export function decodeAlterReplicaLogDirsResponse(r: Reader, v: number): AlterRe
 export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse> = {
   apiKey: 34,
   name: "AlterReplicaLogDirs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeAlterReplicaLogDirsRequest,

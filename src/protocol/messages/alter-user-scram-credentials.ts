@@ -364,7 +364,7 @@ export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsReques
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeAlterUserScramCredentialsRequest,

@@ -7,13 +7,17 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ApiVersions (API key 18): versions 0-4, flexible from v3.
+// ApiVersions (API key 18): versions 0-5, flexible from v3.
 
 export interface ApiVersionsRequest {
   /** The name of the client. */
   clientSoftwareName: string;
   /** The version of the client. */
   clientSoftwareVersion: string;
+  /** The cluster ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  clusterId: string | null;
+  /** The node ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  nodeId: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -30,13 +34,21 @@ function writeApiVersionsRequest(w: Writer, v: number, x: Encodable<ApiVersionsR
     if (f_clientSoftwareVersion == null) missing("ApiVersionsRequest.clientSoftwareVersion");
     flex ? w.compactString(f_clientSoftwareVersion) : w.string(f_clientSoftwareVersion);
   }
+  if (v >= 5) {
+    const f_clusterId = x.clusterId === undefined ? null : x.clusterId;
+    flex ? w.compactNullableString(f_clusterId) : w.nullableString(f_clusterId);
+  }
+  if (v >= 5) {
+    const f_nodeId = x.nodeId === undefined ? -1 : x.nodeId;
+    w.int32(f_nodeId);
+  }
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_ApiVersionsRequest = ["(start)","clientSoftwareName","clientSoftwareVersion","(tagged fields)"];
+const FIELDS_ApiVersionsRequest = ["(start)","clientSoftwareName","clientSoftwareVersion","clusterId","nodeId","(tagged fields)"];
 
 function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
   const flex = v >= 3;
@@ -52,9 +64,19 @@ function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
     if (v >= 3) {
       l_clientSoftwareVersion = flex ? r.compactString() : r.string();
     }
+    field = 3;
+    let l_clusterId: string | null = null;
+    if (v >= 5) {
+      l_clusterId = flex ? r.compactNullableString() : r.nullableString();
+    }
+    field = 4;
+    let l_nodeId: number = -1;
+    if (v >= 5) {
+      l_nodeId = r.int32();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 5;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -62,7 +84,7 @@ function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { clientSoftwareName: l_clientSoftwareName, clientSoftwareVersion: l_clientSoftwareVersion, unknownTaggedFields };
+    return { clientSoftwareName: l_clientSoftwareName, clientSoftwareVersion: l_clientSoftwareVersion, clusterId: l_clusterId, nodeId: l_nodeId, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ApiVersionsRequest[field], r.offset);
   }
@@ -70,7 +92,7 @@ function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
 
 export function encodeApiVersionsRequest(w: Writer, v: number, m: Encodable<ApiVersionsRequest>): void {
 
-  checkVersion("ApiVersionsRequest", v, 0, 4, true);
+  checkVersion("ApiVersionsRequest", v, 0, 5, true);
 
   writeApiVersionsRequest(w, v, m);
 
@@ -78,7 +100,7 @@ export function encodeApiVersionsRequest(w: Writer, v: number, m: Encodable<ApiV
 
 export function decodeApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
 
-  checkVersion("ApiVersionsRequest", v, 0, 4, false);
+  checkVersion("ApiVersionsRequest", v, 0, 5, false);
 
   const start = r.offset;
 
@@ -274,7 +296,7 @@ export interface ApiVersionsResponse {
   finalizedFeaturesEpoch: bigint;
   /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
-  /** Set by a KRaft controller if the required configurations for ZK migration are present */
+  /** Set by a KRaft controller if the required configurations for ZK migration are present. */
   zkMigrationReady: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -442,7 +464,7 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
 
 export function encodeApiVersionsResponse(w: Writer, v: number, m: Encodable<ApiVersionsResponse>): void {
 
-  checkVersion("ApiVersionsResponse", v, 0, 4, true);
+  checkVersion("ApiVersionsResponse", v, 0, 5, true);
 
   writeApiVersionsResponse(w, v, m);
 
@@ -450,7 +472,7 @@ export function encodeApiVersionsResponse(w: Writer, v: number, m: Encodable<Api
 
 export function decodeApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
 
-  checkVersion("ApiVersionsResponse", v, 0, 4, false);
+  checkVersion("ApiVersionsResponse", v, 0, 5, false);
 
   const start = r.offset;
 
@@ -470,9 +492,9 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: 18,
   name: "ApiVersions",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: () => 0,
   encodeRequest: encodeApiVersionsRequest,

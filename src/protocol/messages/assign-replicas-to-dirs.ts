@@ -10,7 +10,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // AssignReplicasToDirs (API key 73): versions 0-0, flexible from v0.
 
 export interface AssignReplicasToDirsRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -47,8 +47,9 @@ function readAssignReplicasToDirsRequestPartitionData(r: Reader, v: number): Ass
 }
 
 export interface AssignReplicasToDirsRequestTopicData {
-  /** The ID of the assigned topic */
+  /** The ID of the assigned topic. */
   topicId: string;
+  /** The partitions assigned to the directory. */
   partitions: AssignReplicasToDirsRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -104,8 +105,9 @@ function readAssignReplicasToDirsRequestTopicData(r: Reader, v: number): AssignR
 }
 
 export interface AssignReplicasToDirsRequestDirectoryData {
-  /** The ID of the directory */
+  /** The ID of the directory. */
   id: string;
+  /** The topics assigned to the directory. */
   topics: AssignReplicasToDirsRequestTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -161,10 +163,11 @@ function readAssignReplicasToDirsRequestDirectoryData(r: Reader, v: number): Ass
 }
 
 export interface AssignReplicasToDirsRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: bigint;
+  /** The directories to which replicas should be assigned. */
   directories: AssignReplicasToDirsRequestDirectoryData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -251,9 +254,9 @@ export function decodeAssignReplicasToDirsRequest(r: Reader, v: number): AssignR
 }
 
 export interface AssignReplicasToDirsResponsePartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The partition level error code */
+  /** The partition level error code. */
   errorCode: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -296,8 +299,9 @@ function readAssignReplicasToDirsResponsePartitionData(r: Reader, v: number): As
 }
 
 export interface AssignReplicasToDirsResponseTopicData {
-  /** The ID of the assigned topic */
+  /** The ID of the assigned topic. */
   topicId: string;
+  /** The list of assigned partitions. */
   partitions: AssignReplicasToDirsResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -353,8 +357,9 @@ function readAssignReplicasToDirsResponseTopicData(r: Reader, v: number): Assign
 }
 
 export interface AssignReplicasToDirsResponseDirectoryData {
-  /** The ID of the directory */
+  /** The ID of the directory. */
   id: string;
+  /** The list of topics and their assigned partitions. */
   topics: AssignReplicasToDirsResponseTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -412,8 +417,9 @@ function readAssignReplicasToDirsResponseDirectoryData(r: Reader, v: number): As
 export interface AssignReplicasToDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
+  /** The list of directories and their assigned partitions. */
   directories: AssignReplicasToDirsResponseDirectoryData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -11,13 +11,13 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // BeginQuorumEpoch (API key 53): versions 0-1, flexible from v1.
 
 export interface BeginQuorumEpochRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The directory id of the receiving replica */
+  /** The directory id of the receiving replica. */
   voterDirectoryId: string;
-  /** The ID of the newly elected leader */
+  /** The ID of the newly elected leader. */
   leaderId: number;
-  /** The epoch of the newly elected leader */
+  /** The epoch of the newly elected leader. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -82,8 +82,9 @@ function readBeginQuorumEpochRequestPartitionData(r: Reader, v: number): BeginQu
 }
 
 export interface BeginQuorumEpochRequestTopicData {
-  /** The topic name */
+  /** The topic name. */
   topicName: string;
+  /** The partitions. */
   partitions: BeginQuorumEpochRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -145,11 +146,11 @@ function readBeginQuorumEpochRequestTopicData(r: Reader, v: number): BeginQuorum
 }
 
 export interface BeginQuorumEpochRequestLeaderEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -200,11 +201,13 @@ function readBeginQuorumEpochRequestLeaderEndpoint(r: Reader, v: number): BeginQ
 }
 
 export interface BeginQuorumEpochRequest {
+  /** The cluster id. */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request */
+  /** The replica id of the voter receiving the request. */
   voterId: number;
+  /** The topics. */
   topics: BeginQuorumEpochRequestTopicData[];
-  /** Endpoints for the leader */
+  /** Endpoints for the leader. */
   leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -320,10 +323,11 @@ export function decodeBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorum
 export interface BeginQuorumEpochResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The error code for this partition. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -386,6 +390,7 @@ function readBeginQuorumEpochResponsePartitionData(r: Reader, v: number): BeginQ
 export interface BeginQuorumEpochResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: BeginQuorumEpochResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -447,11 +452,11 @@ function readBeginQuorumEpochResponseTopicData(r: Reader, v: number): BeginQuoru
 }
 
 export interface BeginQuorumEpochResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -503,8 +508,9 @@ function readBeginQuorumEpochResponseNodeEndpoint(r: Reader, v: number): BeginQu
 export interface BeginQuorumEpochResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The topic data. */
   topics: BeginQuorumEpochResponseTopicData[];
-  /** Endpoints for all leaders enumerated in PartitionData */
+  /** Endpoints for all leaders enumerated in PartitionData. */
   nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

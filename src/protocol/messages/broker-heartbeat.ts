@@ -7,7 +7,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// BrokerHeartbeat (API key 63): versions 0-1, flexible from v0.
+// BrokerHeartbeat (API key 63): versions 0-2, flexible from v0.
 
 export interface BrokerHeartbeatRequest {
   /** The broker ID. */
@@ -22,6 +22,8 @@ export interface BrokerHeartbeatRequest {
   wantShutDown: boolean;
   /** Log directories that failed and went offline. */
   offlineLogDirs: string[];
+  /** List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state. */
+  cordonedLogDirs: string[] | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -57,6 +59,17 @@ function writeBrokerHeartbeatRequest(w: Writer, v: number, x: Encodable<BrokerHe
       for (const e of t_offlineLogDirs_) w.uuid(e);
     }]);
   }
+  const t_cordonedLogDirs = x.cordonedLogDirs;
+  if (v >= 2 && t_cordonedLogDirs !== undefined && t_cordonedLogDirs !== null) {
+    const t_cordonedLogDirs_ = t_cordonedLogDirs as Exclude<typeof t_cordonedLogDirs, undefined>;
+    known.push([1, (w) => {
+      if (t_cordonedLogDirs_ === null) w.compactArrayLength(null);
+      else {
+        w.compactArrayLength(t_cordonedLogDirs_.length);
+        for (const e of t_cordonedLogDirs_) w.uuid(e);
+      }
+    }]);
+  }
   if (known.length === 0 && !x.unknownTaggedFields?.length) w.uvarint(0);
   else writeTaggedFields(w, known, x.unknownTaggedFields);
 }
@@ -77,6 +90,7 @@ function readBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatReques
     field = 5;
     const l_wantShutDown: boolean = r.bool();
     let l_offlineLogDirs: string[] = [];
+    let l_cordonedLogDirs: string[] | null = null;
     let unknownTaggedFields: TaggedField[] | undefined;
     field = 6;
     const count = r.uvarint();
@@ -102,10 +116,27 @@ function readBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatReques
             continue;
           }
           break;
+        case 1:
+          if (v >= 2) {
+            const outer = r;
+            {
+              const r = new SubReader(outer.buf, outer.offset, end);
+              const n = r.compactArrayLength();
+              let a: string[] | null = null;
+              if (n !== null) {
+                a = [];
+                for (let i = 0; i < n; i++) a.push(r.uuid());
+              }
+              l_cordonedLogDirs = a;
+            }
+            r.offset = end;
+            continue;
+          }
+          break;
       }
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { brokerId: l_brokerId, brokerEpoch: l_brokerEpoch, currentMetadataOffset: l_currentMetadataOffset, wantFence: l_wantFence, wantShutDown: l_wantShutDown, offlineLogDirs: l_offlineLogDirs, unknownTaggedFields };
+    return { brokerId: l_brokerId, brokerEpoch: l_brokerEpoch, currentMetadataOffset: l_currentMetadataOffset, wantFence: l_wantFence, wantShutDown: l_wantShutDown, offlineLogDirs: l_offlineLogDirs, cordonedLogDirs: l_cordonedLogDirs, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_BrokerHeartbeatRequest[field], r.offset);
   }
@@ -113,7 +144,7 @@ function readBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatReques
 
 export function encodeBrokerHeartbeatRequest(w: Writer, v: number, m: Encodable<BrokerHeartbeatRequest>): void {
 
-  checkVersion("BrokerHeartbeatRequest", v, 0, 1, true);
+  checkVersion("BrokerHeartbeatRequest", v, 0, 2, true);
 
   writeBrokerHeartbeatRequest(w, v, m);
 
@@ -121,7 +152,7 @@ export function encodeBrokerHeartbeatRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatRequest {
 
-  checkVersion("BrokerHeartbeatRequest", v, 0, 1, false);
+  checkVersion("BrokerHeartbeatRequest", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -208,7 +239,7 @@ function readBrokerHeartbeatResponse(r: Reader, v: number): BrokerHeartbeatRespo
 
 export function encodeBrokerHeartbeatResponse(w: Writer, v: number, m: Encodable<BrokerHeartbeatResponse>): void {
 
-  checkVersion("BrokerHeartbeatResponse", v, 0, 1, true);
+  checkVersion("BrokerHeartbeatResponse", v, 0, 2, true);
 
   writeBrokerHeartbeatResponse(w, v, m);
 
@@ -216,7 +247,7 @@ export function encodeBrokerHeartbeatResponse(w: Writer, v: number, m: Encodable
 
 export function decodeBrokerHeartbeatResponse(r: Reader, v: number): BrokerHeartbeatResponse {
 
-  checkVersion("BrokerHeartbeatResponse", v, 0, 1, false);
+  checkVersion("BrokerHeartbeatResponse", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -236,7 +267,7 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
   apiKey: 63,
   name: "BrokerHeartbeat",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
   listeners: ["controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -133,13 +133,13 @@ export interface BrokerRegistrationRequest {
   clusterId: string;
   /** The incarnation id of the broker process. */
   incarnationId: string;
-  /** The listeners of this broker */
+  /** The listeners of this broker. */
   listeners: BrokerRegistrationRequestListener[];
   /** The features on this broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
   features: BrokerRegistrationRequestFeature[];
   /** The rack which this broker is in. */
   rack: string | null;
-  /** If the required configurations for ZK migration are present, this value is set to true */
+  /** If the required configurations for ZK migration are present, this value is set to true. */
   isMigratingZkBroker: boolean;
   /** Log directories configured in this broker which are available. */
   logDirs: string[];

@@ -7,10 +7,10 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ConsumerGroupDescribe (API key 69): versions 0-0, flexible from v0.
+// ConsumerGroupDescribe (API key 69): versions 0-1, flexible from v0.
 
 export interface ConsumerGroupDescribeRequest {
-  /** The ids of the groups to describe */
+  /** The ids of the groups to describe. */
   groupIds: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -68,7 +68,7 @@ function readConsumerGroupDescribeRequest(r: Reader, v: number): ConsumerGroupDe
 
 export function encodeConsumerGroupDescribeRequest(w: Writer, v: number, m: Encodable<ConsumerGroupDescribeRequest>): void {
 
-  checkVersion("ConsumerGroupDescribeRequest", v, 0, 0, true);
+  checkVersion("ConsumerGroupDescribeRequest", v, 0, 1, true);
 
   writeConsumerGroupDescribeRequest(w, v, m);
 
@@ -76,7 +76,7 @@ export function encodeConsumerGroupDescribeRequest(w: Writer, v: number, m: Enco
 
 export function decodeConsumerGroupDescribeRequest(r: Reader, v: number): ConsumerGroupDescribeRequest {
 
-  checkVersion("ConsumerGroupDescribeRequest", v, 0, 0, false);
+  checkVersion("ConsumerGroupDescribeRequest", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -229,6 +229,8 @@ export interface ConsumerGroupDescribeResponseMember {
   assignment?: ConsumerGroupDescribeResponseAssignment;
   /** The target assignment. */
   targetAssignment?: ConsumerGroupDescribeResponseAssignment;
+  /** -1 for unknown. 0 for classic member. +1 for consumer member. */
+  memberType: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -281,11 +283,15 @@ function writeConsumerGroupDescribeResponseMember(w: Writer, v: number, x: Encod
     if (f_targetAssignment == null) missing("ConsumerGroupDescribeResponseMember.targetAssignment");
     writeConsumerGroupDescribeResponseAssignment(w, v, f_targetAssignment ?? ({} as ConsumerGroupDescribeResponseAssignment));
   }
+  if (v >= 1) {
+    const f_memberType = x.memberType === undefined ? -1 : x.memberType;
+    w.int8(f_memberType);
+  }
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_ConsumerGroupDescribeResponseMember = ["(start)","memberId","instanceId","rackId","memberEpoch","clientId","clientHost","subscribedTopicNames","subscribedTopicRegex","assignment","targetAssignment","(tagged fields)"];
+const FIELDS_ConsumerGroupDescribeResponseMember = ["(start)","memberId","instanceId","rackId","memberEpoch","clientId","clientHost","subscribedTopicNames","subscribedTopicRegex","assignment","targetAssignment","memberType","(tagged fields)"];
 
 function readConsumerGroupDescribeResponseMember(r: Reader, v: number): ConsumerGroupDescribeResponseMember {
   let field = 0;
@@ -320,15 +326,20 @@ function readConsumerGroupDescribeResponseMember(r: Reader, v: number): Consumer
     const l_assignment: ConsumerGroupDescribeResponseAssignment | undefined = readConsumerGroupDescribeResponseAssignment(r, v);
     field = 10;
     const l_targetAssignment: ConsumerGroupDescribeResponseAssignment | undefined = readConsumerGroupDescribeResponseAssignment(r, v);
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 11;
+    let l_memberType: number = -1;
+    if (v >= 1) {
+      l_memberType = r.int8();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 12;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { memberId: l_memberId, instanceId: l_instanceId, rackId: l_rackId, memberEpoch: l_memberEpoch, clientId: l_clientId, clientHost: l_clientHost, subscribedTopicNames: l_subscribedTopicNames, subscribedTopicRegex: l_subscribedTopicRegex, assignment: l_assignment, targetAssignment: l_targetAssignment, unknownTaggedFields };
+    return { memberId: l_memberId, instanceId: l_instanceId, rackId: l_rackId, memberEpoch: l_memberEpoch, clientId: l_clientId, clientHost: l_clientHost, subscribedTopicNames: l_subscribedTopicNames, subscribedTopicRegex: l_subscribedTopicRegex, assignment: l_assignment, targetAssignment: l_targetAssignment, memberType: l_memberType, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ConsumerGroupDescribeResponseMember[field], r.offset);
   }
@@ -509,7 +520,7 @@ function readConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGroupD
 
 export function encodeConsumerGroupDescribeResponse(w: Writer, v: number, m: Encodable<ConsumerGroupDescribeResponse>): void {
 
-  checkVersion("ConsumerGroupDescribeResponse", v, 0, 0, true);
+  checkVersion("ConsumerGroupDescribeResponse", v, 0, 1, true);
 
   writeConsumerGroupDescribeResponse(w, v, m);
 
@@ -517,7 +528,7 @@ export function encodeConsumerGroupDescribeResponse(w: Writer, v: number, m: Enc
 
 export function decodeConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGroupDescribeResponse {
 
-  checkVersion("ConsumerGroupDescribeResponse", v, 0, 0, false);
+  checkVersion("ConsumerGroupDescribeResponse", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -537,9 +548,9 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
   apiKey: 69,
   name: "ConsumerGroupDescribe",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeConsumerGroupDescribeRequest,

@@ -9,7 +9,9 @@ import type { DataCodec, Encodable } from '../codec.ts';
 // ConsumerProtocolAssignment (data): versions 0-3.
 
 export interface ConsumerProtocolAssignmentTopicPartition {
+  /** The topic name. */
   topic: string;
+  /** The list of partitions assigned to this consumer. */
   partitions: number[];
 }
 
@@ -53,7 +55,9 @@ function readConsumerProtocolAssignmentTopicPartition(r: Reader, v: number): Con
 }
 
 export interface ConsumerProtocolAssignment {
+  /** The list of topics and partitions assigned to this consumer. */
   assignedPartitions: ConsumerProtocolAssignmentTopicPartition[];
+  /** User data. */
   userData: Uint8Array | null;
 }
 

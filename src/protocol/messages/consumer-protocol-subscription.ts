@@ -9,7 +9,9 @@ import type { DataCodec, Encodable } from '../codec.ts';
 // ConsumerProtocolSubscription (data): versions 0-3.
 
 export interface ConsumerProtocolSubscriptionTopicPartition {
+  /** The topic name. */
   topic: string;
+  /** The partition ids. */
   partitions: number[];
 }
 
@@ -53,10 +55,15 @@ function readConsumerProtocolSubscriptionTopicPartition(r: Reader, v: number): C
 }
 
 export interface ConsumerProtocolSubscription {
+  /** The topics that the member wants to consume. */
   topics: string[];
+  /** User data that will be passed back to the consumer. */
   userData: Uint8Array | null;
+  /** The partitions that the member owns. */
   ownedPartitions: ConsumerProtocolSubscriptionTopicPartition[];
+  /** The generation id of the member. */
   generationId: number;
+  /** The rack id of the member. */
   rackId: string | null;
 }
 

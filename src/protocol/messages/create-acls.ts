@@ -3,10 +3,10 @@
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// CreateAcls (API key 30): versions 0-3, flexible from v2.
+// CreateAcls (API key 30): versions 1-3, flexible from v2.
 
 export interface CreateAclsRequestAclCreation {
   /** The type of the resource. */
@@ -38,11 +38,10 @@ function writeCreateAclsRequestAclCreation(w: Writer, v: number, x: Encodable<Cr
     if (f_resourceName == null) missing("CreateAclsRequestAclCreation.resourceName");
     flex ? w.compactString(f_resourceName) : w.string(f_resourceName);
   }
-  if (v >= 1) {
+  {
     const f_resourcePatternType = x.resourcePatternType === undefined ? 3 : x.resourcePatternType;
     w.int8(f_resourcePatternType);
   }
-  else if (x.resourcePatternType !== undefined && x.resourcePatternType !== 3) unsupportedField("CreateAclsRequestAclCreation.resourcePatternType", v);
   {
     const f_principal = x.principal === undefined ? "" : x.principal;
     if (f_principal == null) missing("CreateAclsRequestAclCreation.principal");
@@ -78,10 +77,7 @@ function readCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsReque
     field = 2;
     const l_resourceName: string = flex ? r.compactString() : r.string();
     field = 3;
-    let l_resourcePatternType: number = 3;
-    if (v >= 1) {
-      l_resourcePatternType = r.int8();
-    }
+    const l_resourcePatternType: number = r.int8();
     field = 4;
     const l_principal: string = flex ? r.compactString() : r.string();
     field = 5;
@@ -163,7 +159,7 @@ function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
 
 export function encodeCreateAclsRequest(w: Writer, v: number, m: Encodable<CreateAclsRequest>): void {
 
-  checkVersion("CreateAclsRequest", v, 0, 3, true);
+  checkVersion("CreateAclsRequest", v, 1, 3, true);
 
   writeCreateAclsRequest(w, v, m);
 
@@ -171,7 +167,7 @@ export function encodeCreateAclsRequest(w: Writer, v: number, m: Encodable<Creat
 
 export function decodeCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
 
-  checkVersion("CreateAclsRequest", v, 0, 3, false);
+  checkVersion("CreateAclsRequest", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -303,7 +299,7 @@ function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
 
 export function encodeCreateAclsResponse(w: Writer, v: number, m: Encodable<CreateAclsResponse>): void {
 
-  checkVersion("CreateAclsResponse", v, 0, 3, true);
+  checkVersion("CreateAclsResponse", v, 1, 3, true);
 
   writeCreateAclsResponse(w, v, m);
 
@@ -311,7 +307,7 @@ export function encodeCreateAclsResponse(w: Writer, v: number, m: Encodable<Crea
 
 export function decodeCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
 
-  checkVersion("CreateAclsResponse", v, 0, 3, false);
+  checkVersion("CreateAclsResponse", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -330,10 +326,10 @@ export function decodeCreateAclsResponse(r: Reader, v: number): CreateAclsRespon
 export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
   apiKey: 30,
   name: "CreateAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeCreateAclsRequest,

@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// CreateDelegationToken (API key 38): versions 0-3, flexible from v2.
+// CreateDelegationToken (API key 38): versions 1-3, flexible from v2.
 
 export interface CreateDelegationTokenRequestCreatableRenewers {
   /** The type of the Kafka principal. */
@@ -150,7 +150,7 @@ function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegatio
 
 export function encodeCreateDelegationTokenRequest(w: Writer, v: number, m: Encodable<CreateDelegationTokenRequest>): void {
 
-  checkVersion("CreateDelegationTokenRequest", v, 0, 3, true);
+  checkVersion("CreateDelegationTokenRequest", v, 1, 3, true);
 
   writeCreateDelegationTokenRequest(w, v, m);
 
@@ -158,7 +158,7 @@ export function encodeCreateDelegationTokenRequest(w: Writer, v: number, m: Enco
 
 export function decodeCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegationTokenRequest {
 
-  checkVersion("CreateDelegationTokenRequest", v, 0, 3, false);
+  checkVersion("CreateDelegationTokenRequest", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -313,7 +313,7 @@ function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegati
 
 export function encodeCreateDelegationTokenResponse(w: Writer, v: number, m: Encodable<CreateDelegationTokenResponse>): void {
 
-  checkVersion("CreateDelegationTokenResponse", v, 0, 3, true);
+  checkVersion("CreateDelegationTokenResponse", v, 1, 3, true);
 
   writeCreateDelegationTokenResponse(w, v, m);
 
@@ -321,7 +321,7 @@ export function encodeCreateDelegationTokenResponse(w: Writer, v: number, m: Enc
 
 export function decodeCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegationTokenResponse {
 
-  checkVersion("CreateDelegationTokenResponse", v, 0, 3, false);
+  checkVersion("CreateDelegationTokenResponse", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -340,10 +340,10 @@ export function decodeCreateDelegationTokenResponse(r: Reader, v: number): Creat
 export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, CreateDelegationTokenResponse> = {
   apiKey: 38,
   name: "CreateDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeCreateDelegationTokenRequest,

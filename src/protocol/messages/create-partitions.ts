@@ -388,7 +388,7 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
   minVersion: 0,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeCreatePartitionsRequest,

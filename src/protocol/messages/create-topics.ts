@@ -5,10 +5,10 @@ import { Reader as SubReader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// CreateTopics (API key 19): versions 0-7, flexible from v5.
+// CreateTopics (API key 19): versions 2-7, flexible from v5.
 
 export interface CreateTopicsRequestCreatableReplicaAssignment {
   /** The partition index. */
@@ -248,11 +248,10 @@ function writeCreateTopicsRequest(w: Writer, v: number, x: Encodable<CreateTopic
     const f_timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs;
     w.int32(f_timeoutMs);
   }
-  if (v >= 1) {
+  {
     const f_validateOnly = x.validateOnly === undefined ? false : x.validateOnly;
     w.bool(f_validateOnly);
   }
-  else if (x.validateOnly !== undefined && x.validateOnly !== false) unsupportedField("CreateTopicsRequest.validateOnly", v);
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
@@ -280,10 +279,7 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
     field = 2;
     const l_timeoutMs: number = r.int32();
     field = 3;
-    let l_validateOnly: boolean = false;
-    if (v >= 1) {
-      l_validateOnly = r.bool();
-    }
+    const l_validateOnly: boolean = r.bool();
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
       field = 4;
@@ -302,7 +298,7 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
 
 export function encodeCreateTopicsRequest(w: Writer, v: number, m: Encodable<CreateTopicsRequest>): void {
 
-  checkVersion("CreateTopicsRequest", v, 0, 7, true);
+  checkVersion("CreateTopicsRequest", v, 2, 7, true);
 
   writeCreateTopicsRequest(w, v, m);
 
@@ -310,7 +306,7 @@ export function encodeCreateTopicsRequest(w: Writer, v: number, m: Encodable<Cre
 
 export function decodeCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
 
-  checkVersion("CreateTopicsRequest", v, 0, 7, false);
+  checkVersion("CreateTopicsRequest", v, 2, 7, false);
 
   const start = r.offset;
 
@@ -399,7 +395,7 @@ function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: number): Cr
 export interface CreateTopicsResponseCreatableTopicResult {
   /** The topic name. */
   name: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
@@ -433,7 +429,7 @@ function writeCreateTopicsResponseCreatableTopicResult(w: Writer, v: number, x: 
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
     w.int16(f_errorCode);
   }
-  if (v >= 1) {
+  {
     const f_errorMessage = x.errorMessage === undefined ? "" : x.errorMessage;
     flex ? w.compactNullableString(f_errorMessage) : w.nullableString(f_errorMessage);
   }
@@ -483,10 +479,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
     field = 3;
     const l_errorCode: number = r.int16();
     field = 4;
-    let l_errorMessage: string | null = "";
-    if (v >= 1) {
-      l_errorMessage = flex ? r.compactNullableString() : r.nullableString();
-    }
+    const l_errorMessage: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 5;
     let l_numPartitions: number = -1;
     if (v >= 5) {
@@ -549,7 +542,7 @@ export interface CreateTopicsResponse {
 
 function writeCreateTopicsResponse(w: Writer, v: number, x: Encodable<CreateTopicsResponse>): void {
   const flex = v >= 5;
-  if (v >= 2) {
+  {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
   }
@@ -572,10 +565,7 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
   let field = 0;
   try {
     field = 1;
-    let l_throttleTimeMs: number = 0;
-    if (v >= 2) {
-      l_throttleTimeMs = r.int32();
-    }
+    const l_throttleTimeMs: number = r.int32();
     field = 2;
     let l_topics: CreateTopicsResponseCreatableTopicResult[];
     {
@@ -606,7 +596,7 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
 
 export function encodeCreateTopicsResponse(w: Writer, v: number, m: Encodable<CreateTopicsResponse>): void {
 
-  checkVersion("CreateTopicsResponse", v, 0, 7, true);
+  checkVersion("CreateTopicsResponse", v, 2, 7, true);
 
   writeCreateTopicsResponse(w, v, m);
 
@@ -614,7 +604,7 @@ export function encodeCreateTopicsResponse(w: Writer, v: number, m: Encodable<Cr
 
 export function decodeCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
 
-  checkVersion("CreateTopicsResponse", v, 0, 7, false);
+  checkVersion("CreateTopicsResponse", v, 2, 7, false);
 
   const start = r.offset;
 
@@ -633,10 +623,10 @@ export function decodeCreateTopicsResponse(r: Reader, v: number): CreateTopicsRe
 export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> = {
   apiKey: 19,
   name: "CreateTopics",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   flexibleFrom: 5,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 5 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 5 ? 1 : 0),
   encodeRequest: encodeCreateTopicsRequest,

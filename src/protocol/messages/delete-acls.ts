@@ -3,15 +3,15 @@
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DeleteAcls (API key 31): versions 0-3, flexible from v2.
+// DeleteAcls (API key 31): versions 1-3, flexible from v2.
 
 export interface DeleteAclsRequestDeleteAclsFilter {
   /** The resource type. */
   resourceTypeFilter: number;
-  /** The resource name. */
+  /** The resource name, or null to match any resource name. */
   resourceNameFilter: string | null;
   /** The pattern type. */
   patternTypeFilter: number;
@@ -37,11 +37,10 @@ function writeDeleteAclsRequestDeleteAclsFilter(w: Writer, v: number, x: Encodab
     const f_resourceNameFilter = x.resourceNameFilter === undefined ? "" : x.resourceNameFilter;
     flex ? w.compactNullableString(f_resourceNameFilter) : w.nullableString(f_resourceNameFilter);
   }
-  if (v >= 1) {
+  {
     const f_patternTypeFilter = x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter;
     w.int8(f_patternTypeFilter);
   }
-  else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) unsupportedField("DeleteAclsRequestDeleteAclsFilter.patternTypeFilter", v);
   {
     const f_principalFilter = x.principalFilter === undefined ? "" : x.principalFilter;
     flex ? w.compactNullableString(f_principalFilter) : w.nullableString(f_principalFilter);
@@ -75,10 +74,7 @@ function readDeleteAclsRequestDeleteAclsFilter(r: Reader, v: number): DeleteAcls
     field = 2;
     const l_resourceNameFilter: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 3;
-    let l_patternTypeFilter: number = 3;
-    if (v >= 1) {
-      l_patternTypeFilter = r.int8();
-    }
+    const l_patternTypeFilter: number = r.int8();
     field = 4;
     const l_principalFilter: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 5;
@@ -160,7 +156,7 @@ function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
 
 export function encodeDeleteAclsRequest(w: Writer, v: number, m: Encodable<DeleteAclsRequest>): void {
 
-  checkVersion("DeleteAclsRequest", v, 0, 3, true);
+  checkVersion("DeleteAclsRequest", v, 1, 3, true);
 
   writeDeleteAclsRequest(w, v, m);
 
@@ -168,7 +164,7 @@ export function encodeDeleteAclsRequest(w: Writer, v: number, m: Encodable<Delet
 
 export function decodeDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
 
-  checkVersion("DeleteAclsRequest", v, 0, 3, false);
+  checkVersion("DeleteAclsRequest", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -226,11 +222,10 @@ function writeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: number, x: E
     if (f_resourceName == null) missing("DeleteAclsResponseDeleteAclsMatchingAcl.resourceName");
     flex ? w.compactString(f_resourceName) : w.string(f_resourceName);
   }
-  if (v >= 1) {
+  {
     const f_patternType = x.patternType === undefined ? 3 : x.patternType;
     w.int8(f_patternType);
   }
-  else if (x.patternType !== undefined && x.patternType !== 3) unsupportedField("DeleteAclsResponseDeleteAclsMatchingAcl.patternType", v);
   {
     const f_principal = x.principal === undefined ? "" : x.principal;
     if (f_principal == null) missing("DeleteAclsResponseDeleteAclsMatchingAcl.principal");
@@ -270,10 +265,7 @@ function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, v: number): Dele
     field = 4;
     const l_resourceName: string = flex ? r.compactString() : r.string();
     field = 5;
-    let l_patternType: number = 3;
-    if (v >= 1) {
-      l_patternType = r.int8();
-    }
+    const l_patternType: number = r.int8();
     field = 6;
     const l_principal: string = flex ? r.compactString() : r.string();
     field = 7;
@@ -434,7 +426,7 @@ function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
 
 export function encodeDeleteAclsResponse(w: Writer, v: number, m: Encodable<DeleteAclsResponse>): void {
 
-  checkVersion("DeleteAclsResponse", v, 0, 3, true);
+  checkVersion("DeleteAclsResponse", v, 1, 3, true);
 
   writeDeleteAclsResponse(w, v, m);
 
@@ -442,7 +434,7 @@ export function encodeDeleteAclsResponse(w: Writer, v: number, m: Encodable<Dele
 
 export function decodeDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
 
-  checkVersion("DeleteAclsResponse", v, 0, 3, false);
+  checkVersion("DeleteAclsResponse", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -461,10 +453,10 @@ export function decodeDeleteAclsResponse(r: Reader, v: number): DeleteAclsRespon
 export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
   apiKey: 31,
   name: "DeleteAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDeleteAclsRequest,

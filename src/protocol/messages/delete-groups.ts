@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DeleteGroups (API key 42): versions 0-2, flexible from v2.
+// DeleteGroups (API key 42): versions 0-3, flexible from v2.
 
 export interface DeleteGroupsRequest {
   /** The group names to delete. */
@@ -65,7 +65,7 @@ function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
 
 export function encodeDeleteGroupsRequest(w: Writer, v: number, m: Encodable<DeleteGroupsRequest>): void {
 
-  checkVersion("DeleteGroupsRequest", v, 0, 2, true);
+  checkVersion("DeleteGroupsRequest", v, 0, 3, true);
 
   writeDeleteGroupsRequest(w, v, m);
 
@@ -73,7 +73,7 @@ export function encodeDeleteGroupsRequest(w: Writer, v: number, m: Encodable<Del
 
 export function decodeDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
 
-  checkVersion("DeleteGroupsRequest", v, 0, 2, false);
+  checkVersion("DeleteGroupsRequest", v, 0, 3, false);
 
   const start = r.offset;
 
@@ -90,10 +90,12 @@ export function decodeDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsReq
 }
 
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** The group id */
+  /** The group id. */
   groupId: string;
   /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;
+  /** The error message, or null if there was no error. */
+  errorMessage: string | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -109,13 +111,17 @@ function writeDeleteGroupsResponseDeletableGroupResult(w: Writer, v: number, x: 
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
     w.int16(f_errorCode);
   }
+  if (v >= 3) {
+    const f_errorMessage = x.errorMessage === undefined ? null : x.errorMessage;
+    flex ? w.compactNullableString(f_errorMessage) : w.nullableString(f_errorMessage);
+  }
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_DeleteGroupsResponseDeletableGroupResult = ["(start)","groupId","errorCode","(tagged fields)"];
+const FIELDS_DeleteGroupsResponseDeletableGroupResult = ["(start)","groupId","errorCode","errorMessage","(tagged fields)"];
 
 function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): DeleteGroupsResponseDeletableGroupResult {
   const flex = v >= 2;
@@ -125,9 +131,14 @@ function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): Del
     const l_groupId: string = flex ? r.compactString() : r.string();
     field = 2;
     const l_errorCode: number = r.int16();
+    field = 3;
+    let l_errorMessage: string | null = null;
+    if (v >= 3) {
+      l_errorMessage = flex ? r.compactNullableString() : r.nullableString();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -135,7 +146,7 @@ function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): Del
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { groupId: l_groupId, errorCode: l_errorCode, unknownTaggedFields };
+    return { groupId: l_groupId, errorCode: l_errorCode, errorMessage: l_errorMessage, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DeleteGroupsResponseDeletableGroupResult[field], r.offset);
   }
@@ -144,7 +155,7 @@ function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): Del
 export interface DeleteGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The deletion results */
+  /** The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -206,7 +217,7 @@ function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
 
 export function encodeDeleteGroupsResponse(w: Writer, v: number, m: Encodable<DeleteGroupsResponse>): void {
 
-  checkVersion("DeleteGroupsResponse", v, 0, 2, true);
+  checkVersion("DeleteGroupsResponse", v, 0, 3, true);
 
   writeDeleteGroupsResponse(w, v, m);
 
@@ -214,7 +225,7 @@ export function encodeDeleteGroupsResponse(w: Writer, v: number, m: Encodable<De
 
 export function decodeDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
 
-  checkVersion("DeleteGroupsResponse", v, 0, 2, false);
+  checkVersion("DeleteGroupsResponse", v, 0, 3, false);
 
   const start = r.offset;
 
@@ -234,9 +245,9 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
   apiKey: 42,
   name: "DeleteGroups",
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDeleteGroupsRequest,

@@ -11,7 +11,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   /** The partition index. */
   partitionIndex: number;
-  /** The deletion offset. */
+  /** The deletion offset. -1 means that records should be truncated to the high watermark. */
   offset: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -430,7 +430,7 @@ export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDeleteRecordsRequest,

@@ -242,7 +242,7 @@ function readDeleteShareGroupStateResponsePartitionResult(r: Reader, v: number):
 }
 
 export interface DeleteShareGroupStateResponseDeleteStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: DeleteShareGroupStateResponsePartitionResult[];
@@ -300,7 +300,7 @@ function readDeleteShareGroupStateResponseDeleteStateResult(r: Reader, v: number
 }
 
 export interface DeleteShareGroupStateResponse {
-  /** The delete results */
+  /** The delete results. */
   results: DeleteShareGroupStateResponseDeleteStateResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -7,12 +7,12 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DeleteTopics (API key 20): versions 0-6, flexible from v4.
+// DeleteTopics (API key 20): versions 1-6, flexible from v4.
 
 export interface DeleteTopicsRequestDeleteTopicState {
-  /** The topic name */
+  /** The topic name. */
   name: string | null;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -56,9 +56,9 @@ function readDeleteTopicsRequestDeleteTopicState(r: Reader, v: number): DeleteTo
 }
 
 export interface DeleteTopicsRequest {
-  /** The name or topic ID of the topic */
+  /** The name or topic ID of the topic. */
   topics: DeleteTopicsRequestDeleteTopicState[];
-  /** The names of the topics to delete */
+  /** The names of the topics to delete. */
   topicNames: string[];
   /** The length of time in milliseconds to wait for the deletions to complete. */
   timeoutMs: number;
@@ -141,7 +141,7 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
 
 export function encodeDeleteTopicsRequest(w: Writer, v: number, m: Encodable<DeleteTopicsRequest>): void {
 
-  checkVersion("DeleteTopicsRequest", v, 0, 6, true);
+  checkVersion("DeleteTopicsRequest", v, 1, 6, true);
 
   writeDeleteTopicsRequest(w, v, m);
 
@@ -149,7 +149,7 @@ export function encodeDeleteTopicsRequest(w: Writer, v: number, m: Encodable<Del
 
 export function decodeDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
 
-  checkVersion("DeleteTopicsRequest", v, 0, 6, false);
+  checkVersion("DeleteTopicsRequest", v, 1, 6, false);
 
   const start = r.offset;
 
@@ -166,9 +166,9 @@ export function decodeDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsReq
 }
 
 export interface DeleteTopicsResponseDeletableTopicResult {
-  /** The topic name */
+  /** The topic name. */
   name: string | null;
-  /** the unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;
@@ -251,7 +251,7 @@ export interface DeleteTopicsResponse {
 
 function writeDeleteTopicsResponse(w: Writer, v: number, x: Encodable<DeleteTopicsResponse>): void {
   const flex = v >= 4;
-  if (v >= 1) {
+  {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
   }
@@ -274,10 +274,7 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
   let field = 0;
   try {
     field = 1;
-    let l_throttleTimeMs: number = 0;
-    if (v >= 1) {
-      l_throttleTimeMs = r.int32();
-    }
+    const l_throttleTimeMs: number = r.int32();
     field = 2;
     let l_responses: DeleteTopicsResponseDeletableTopicResult[];
     {
@@ -308,7 +305,7 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
 
 export function encodeDeleteTopicsResponse(w: Writer, v: number, m: Encodable<DeleteTopicsResponse>): void {
 
-  checkVersion("DeleteTopicsResponse", v, 0, 6, true);
+  checkVersion("DeleteTopicsResponse", v, 1, 6, true);
 
   writeDeleteTopicsResponse(w, v, m);
 
@@ -316,7 +313,7 @@ export function encodeDeleteTopicsResponse(w: Writer, v: number, m: Encodable<De
 
 export function decodeDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
 
-  checkVersion("DeleteTopicsResponse", v, 0, 6, false);
+  checkVersion("DeleteTopicsResponse", v, 1, 6, false);
 
   const start = r.offset;
 
@@ -335,10 +332,10 @@ export function decodeDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsRe
 export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> = {
   apiKey: 20,
   name: "DeleteTopics",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeDeleteTopicsRequest,

@@ -3,10 +3,10 @@
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeAcls (API key 29): versions 0-3, flexible from v2.
+// DescribeAcls (API key 29): versions 1-3, flexible from v2.
 
 export interface DescribeAclsRequest {
   /** The resource type. */
@@ -37,11 +37,10 @@ function writeDescribeAclsRequest(w: Writer, v: number, x: Encodable<DescribeAcl
     const f_resourceNameFilter = x.resourceNameFilter === undefined ? "" : x.resourceNameFilter;
     flex ? w.compactNullableString(f_resourceNameFilter) : w.nullableString(f_resourceNameFilter);
   }
-  if (v >= 1) {
+  {
     const f_patternTypeFilter = x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter;
     w.int8(f_patternTypeFilter);
   }
-  else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) unsupportedField("DescribeAclsRequest.patternTypeFilter", v);
   {
     const f_principalFilter = x.principalFilter === undefined ? "" : x.principalFilter;
     flex ? w.compactNullableString(f_principalFilter) : w.nullableString(f_principalFilter);
@@ -75,10 +74,7 @@ function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
     field = 2;
     const l_resourceNameFilter: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 3;
-    let l_patternTypeFilter: number = 3;
-    if (v >= 1) {
-      l_patternTypeFilter = r.int8();
-    }
+    const l_patternTypeFilter: number = r.int8();
     field = 4;
     const l_principalFilter: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 5;
@@ -105,7 +101,7 @@ function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
 
 export function encodeDescribeAclsRequest(w: Writer, v: number, m: Encodable<DescribeAclsRequest>): void {
 
-  checkVersion("DescribeAclsRequest", v, 0, 3, true);
+  checkVersion("DescribeAclsRequest", v, 1, 3, true);
 
   writeDescribeAclsRequest(w, v, m);
 
@@ -113,7 +109,7 @@ export function encodeDescribeAclsRequest(w: Writer, v: number, m: Encodable<Des
 
 export function decodeDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
 
-  checkVersion("DescribeAclsRequest", v, 0, 3, false);
+  checkVersion("DescribeAclsRequest", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -222,11 +218,10 @@ function writeDescribeAclsResponseDescribeAclsResource(w: Writer, v: number, x: 
     if (f_resourceName == null) missing("DescribeAclsResponseDescribeAclsResource.resourceName");
     flex ? w.compactString(f_resourceName) : w.string(f_resourceName);
   }
-  if (v >= 1) {
+  {
     const f_patternType = x.patternType === undefined ? 3 : x.patternType;
     w.int8(f_patternType);
   }
-  else if (x.patternType !== undefined && x.patternType !== 3) unsupportedField("DescribeAclsResponseDescribeAclsResource.patternType", v);
   {
     const f_acls = x.acls === undefined ? [] : x.acls;
     if (f_acls == null) missing("DescribeAclsResponseDescribeAclsResource.acls");
@@ -250,10 +245,7 @@ function readDescribeAclsResponseDescribeAclsResource(r: Reader, v: number): Des
     field = 2;
     const l_resourceName: string = flex ? r.compactString() : r.string();
     field = 3;
-    let l_patternType: number = 3;
-    if (v >= 1) {
-      l_patternType = r.int8();
-    }
+    const l_patternType: number = r.int8();
     field = 4;
     let l_acls: DescribeAclsResponseAclDescription[];
     {
@@ -363,7 +355,7 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
 
 export function encodeDescribeAclsResponse(w: Writer, v: number, m: Encodable<DescribeAclsResponse>): void {
 
-  checkVersion("DescribeAclsResponse", v, 0, 3, true);
+  checkVersion("DescribeAclsResponse", v, 1, 3, true);
 
   writeDescribeAclsResponse(w, v, m);
 
@@ -371,7 +363,7 @@ export function encodeDescribeAclsResponse(w: Writer, v: number, m: Encodable<De
 
 export function decodeDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
 
-  checkVersion("DescribeAclsResponse", v, 0, 3, false);
+  checkVersion("DescribeAclsResponse", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -390,10 +382,10 @@ export function decodeDescribeAclsResponse(r: Reader, v: number): DescribeAclsRe
 export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> = {
   apiKey: 29,
   name: "DescribeAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDescribeAclsRequest,

@@ -448,7 +448,7 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
   minVersion: 0,
   maxVersion: 1,
   flexibleFrom: 1,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 1 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 1 ? 1 : 0),
   encodeRequest: encodeDescribeClientQuotasRequest,

@@ -6,13 +6,15 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeCluster (API key 60): versions 0-1, flexible from v0.
+// DescribeCluster (API key 60): versions 0-2, flexible from v0.
 
 export interface DescribeClusterRequest {
   /** Whether to include cluster authorized operations. */
   includeClusterAuthorizedOperations: boolean;
   /** The endpoint type to describe. 1=brokers, 2=controllers. */
   endpointType: number;
+  /** Whether to include fenced brokers when listing brokers. */
+  includeFencedBrokers: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -27,11 +29,16 @@ function writeDescribeClusterRequest(w: Writer, v: number, x: Encodable<Describe
     w.int8(f_endpointType);
   }
   else if (x.endpointType !== undefined && x.endpointType !== 1) unsupportedField("DescribeClusterRequest.endpointType", v);
+  if (v >= 2) {
+    const f_includeFencedBrokers = x.includeFencedBrokers === undefined ? false : x.includeFencedBrokers;
+    w.bool(f_includeFencedBrokers);
+  }
+  else if (x.includeFencedBrokers !== undefined && x.includeFencedBrokers !== false) unsupportedField("DescribeClusterRequest.includeFencedBrokers", v);
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_DescribeClusterRequest = ["(start)","includeClusterAuthorizedOperations","endpointType","(tagged fields)"];
+const FIELDS_DescribeClusterRequest = ["(start)","includeClusterAuthorizedOperations","endpointType","includeFencedBrokers","(tagged fields)"];
 
 function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterRequest {
   let field = 0;
@@ -43,15 +50,20 @@ function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterReques
     if (v >= 1) {
       l_endpointType = r.int8();
     }
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 3;
+    let l_includeFencedBrokers: boolean = false;
+    if (v >= 2) {
+      l_includeFencedBrokers = r.bool();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 4;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { includeClusterAuthorizedOperations: l_includeClusterAuthorizedOperations, endpointType: l_endpointType, unknownTaggedFields };
+    return { includeClusterAuthorizedOperations: l_includeClusterAuthorizedOperations, endpointType: l_endpointType, includeFencedBrokers: l_includeFencedBrokers, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DescribeClusterRequest[field], r.offset);
   }
@@ -59,7 +71,7 @@ function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterReques
 
 export function encodeDescribeClusterRequest(w: Writer, v: number, m: Encodable<DescribeClusterRequest>): void {
 
-  checkVersion("DescribeClusterRequest", v, 0, 1, true);
+  checkVersion("DescribeClusterRequest", v, 0, 2, true);
 
   writeDescribeClusterRequest(w, v, m);
 
@@ -67,7 +79,7 @@ export function encodeDescribeClusterRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeDescribeClusterRequest(r: Reader, v: number): DescribeClusterRequest {
 
-  checkVersion("DescribeClusterRequest", v, 0, 1, false);
+  checkVersion("DescribeClusterRequest", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -92,6 +104,8 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   port: number;
   /** The rack of the broker, or null if it has not been assigned to a rack. */
   rack: string | null;
+  /** Whether the broker is fenced */
+  isFenced: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -114,11 +128,16 @@ function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, v: number,
     const f_rack = x.rack === undefined ? null : x.rack;
     w.compactNullableString(f_rack);
   }
+  if (v >= 2) {
+    const f_isFenced = x.isFenced === undefined ? false : x.isFenced;
+    w.bool(f_isFenced);
+  }
+  else if (x.isFenced !== undefined && x.isFenced !== false) unsupportedField("DescribeClusterResponseDescribeClusterBroker.isFenced", v);
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_DescribeClusterResponseDescribeClusterBroker = ["(start)","brokerId","host","port","rack","(tagged fields)"];
+const FIELDS_DescribeClusterResponseDescribeClusterBroker = ["(start)","brokerId","host","port","rack","isFenced","(tagged fields)"];
 
 function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number): DescribeClusterResponseDescribeClusterBroker {
   let field = 0;
@@ -131,15 +150,20 @@ function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number):
     const l_port: number = r.int32();
     field = 4;
     const l_rack: string | null = r.compactNullableString();
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 5;
+    let l_isFenced: boolean = false;
+    if (v >= 2) {
+      l_isFenced = r.bool();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 6;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { brokerId: l_brokerId, host: l_host, port: l_port, rack: l_rack, unknownTaggedFields };
+    return { brokerId: l_brokerId, host: l_host, port: l_port, rack: l_rack, isFenced: l_isFenced, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DescribeClusterResponseDescribeClusterBroker[field], r.offset);
   }
@@ -148,7 +172,7 @@ function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number):
 export interface DescribeClusterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top-level error code, or 0 if there was no error */
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
@@ -156,7 +180,7 @@ export interface DescribeClusterResponse {
   endpointType: number;
   /** The cluster ID that responding broker belongs to. */
   clusterId: string;
-  /** The ID of the controller broker. */
+  /** The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. */
   controllerId: number;
   /** Each broker in the response. */
   brokers: DescribeClusterResponseDescribeClusterBroker[];
@@ -257,7 +281,7 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
 
 export function encodeDescribeClusterResponse(w: Writer, v: number, m: Encodable<DescribeClusterResponse>): void {
 
-  checkVersion("DescribeClusterResponse", v, 0, 1, true);
+  checkVersion("DescribeClusterResponse", v, 0, 2, true);
 
   writeDescribeClusterResponse(w, v, m);
 
@@ -265,7 +289,7 @@ export function encodeDescribeClusterResponse(w: Writer, v: number, m: Encodable
 
 export function decodeDescribeClusterResponse(r: Reader, v: number): DescribeClusterResponse {
 
-  checkVersion("DescribeClusterResponse", v, 0, 1, false);
+  checkVersion("DescribeClusterResponse", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -285,9 +309,9 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
   apiKey: 60,
   name: "DescribeCluster",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeDescribeClusterRequest,

@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeConfigs (API key 32): versions 0-4, flexible from v4.
+// DescribeConfigs (API key 32): versions 1-4, flexible from v4.
 
 export interface DescribeConfigsRequestDescribeConfigsResource {
   /** The resource type. */
@@ -100,11 +100,10 @@ function writeDescribeConfigsRequest(w: Writer, v: number, x: Encodable<Describe
     flex ? w.compactArrayLength(f_resources.length) : w.arrayLength(f_resources.length);
     for (const e of f_resources) writeDescribeConfigsRequestDescribeConfigsResource(w, v, e);
   }
-  if (v >= 1) {
+  {
     const f_includeSynonyms = x.includeSynonyms === undefined ? false : x.includeSynonyms;
     w.bool(f_includeSynonyms);
   }
-  else if (x.includeSynonyms !== undefined && x.includeSynonyms !== false) unsupportedField("DescribeConfigsRequest.includeSynonyms", v);
   if (v >= 3) {
     const f_includeDocumentation = x.includeDocumentation === undefined ? false : x.includeDocumentation;
     w.bool(f_includeDocumentation);
@@ -135,10 +134,7 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
       l_resources = a!;
     }
     field = 2;
-    let l_includeSynonyms: boolean = false;
-    if (v >= 1) {
-      l_includeSynonyms = r.bool();
-    }
+    const l_includeSynonyms: boolean = r.bool();
     field = 3;
     let l_includeDocumentation: boolean = false;
     if (v >= 3) {
@@ -162,7 +158,7 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
 
 export function encodeDescribeConfigsRequest(w: Writer, v: number, m: Encodable<DescribeConfigsRequest>): void {
 
-  checkVersion("DescribeConfigsRequest", v, 0, 4, true);
+  checkVersion("DescribeConfigsRequest", v, 1, 4, true);
 
   writeDescribeConfigsRequest(w, v, m);
 
@@ -170,7 +166,7 @@ export function encodeDescribeConfigsRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
 
-  checkVersion("DescribeConfigsRequest", v, 0, 4, false);
+  checkVersion("DescribeConfigsRequest", v, 1, 4, false);
 
   const start = r.offset;
 
@@ -253,15 +249,13 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   value: string | null;
   /** True if the configuration is read-only. */
   readOnly: boolean;
-  /** True if the configuration is not set. */
-  isDefault: boolean;
   /** The configuration source. */
   configSource: number;
   /** True if this configuration is sensitive. */
   isSensitive: boolean;
   /** The synonyms for this configuration key. */
   synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
-  /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD */
+  /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD. */
   configType: number;
   /** The configuration documentation. */
   documentation: string | null;
@@ -284,12 +278,7 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v:
     const f_readOnly = x.readOnly === undefined ? false : x.readOnly;
     w.bool(f_readOnly);
   }
-  if (v <= 0) {
-    const f_isDefault = x.isDefault === undefined ? false : x.isDefault;
-    w.bool(f_isDefault);
-  }
-  else if (x.isDefault !== undefined && x.isDefault !== false) unsupportedField("DescribeConfigsResponseDescribeConfigsResourceResult.isDefault", v);
-  if (v >= 1) {
+  {
     const f_configSource = x.configSource === undefined ? -1 : x.configSource;
     w.int8(f_configSource);
   }
@@ -297,7 +286,7 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v:
     const f_isSensitive = x.isSensitive === undefined ? false : x.isSensitive;
     w.bool(f_isSensitive);
   }
-  if (v >= 1) {
+  {
     const f_synonyms = x.synonyms === undefined ? [] : x.synonyms;
     if (f_synonyms == null) missing("DescribeConfigsResponseDescribeConfigsResourceResult.synonyms");
     flex ? w.compactArrayLength(f_synonyms.length) : w.arrayLength(f_synonyms.length);
@@ -317,7 +306,7 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v:
   }
 }
 
-const FIELDS_DescribeConfigsResponseDescribeConfigsResourceResult = ["(start)","name","value","readOnly","isDefault","configSource","isSensitive","synonyms","configType","documentation","(tagged fields)"];
+const FIELDS_DescribeConfigsResponseDescribeConfigsResourceResult = ["(start)","name","value","readOnly","configSource","isSensitive","synonyms","configType","documentation","(tagged fields)"];
 
 function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: number): DescribeConfigsResponseDescribeConfigsResourceResult {
   const flex = v >= 4;
@@ -330,20 +319,12 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
     field = 3;
     const l_readOnly: boolean = r.bool();
     field = 4;
-    let l_isDefault: boolean = false;
-    if (v <= 0) {
-      l_isDefault = r.bool();
-    }
+    const l_configSource: number = r.int8();
     field = 5;
-    let l_configSource: number = -1;
-    if (v >= 1) {
-      l_configSource = r.int8();
-    }
-    field = 6;
     const l_isSensitive: boolean = r.bool();
-    field = 7;
-    let l_synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-    if (v >= 1) {
+    field = 6;
+    let l_synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+    {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: DescribeConfigsResponseDescribeConfigsSynonym[] | null = null;
@@ -353,19 +334,19 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
       }
       l_synonyms = a!;
     }
-    field = 8;
+    field = 7;
     let l_configType: number = 0;
     if (v >= 3) {
       l_configType = r.int8();
     }
-    field = 9;
+    field = 8;
     let l_documentation: string | null = "";
     if (v >= 3) {
       l_documentation = flex ? r.compactNullableString() : r.nullableString();
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 10;
+      field = 9;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -373,7 +354,7 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, value: l_value, readOnly: l_readOnly, isDefault: l_isDefault, configSource: l_configSource, isSensitive: l_isSensitive, synonyms: l_synonyms, configType: l_configType, documentation: l_documentation, unknownTaggedFields };
+    return { name: l_name, value: l_value, readOnly: l_readOnly, configSource: l_configSource, isSensitive: l_isSensitive, synonyms: l_synonyms, configType: l_configType, documentation: l_documentation, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DescribeConfigsResponseDescribeConfigsResourceResult[field], r.offset);
   }
@@ -532,7 +513,7 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
 
 export function encodeDescribeConfigsResponse(w: Writer, v: number, m: Encodable<DescribeConfigsResponse>): void {
 
-  checkVersion("DescribeConfigsResponse", v, 0, 4, true);
+  checkVersion("DescribeConfigsResponse", v, 1, 4, true);
 
   writeDescribeConfigsResponse(w, v, m);
 
@@ -540,7 +521,7 @@ export function encodeDescribeConfigsResponse(w: Writer, v: number, m: Encodable
 
 export function decodeDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
 
-  checkVersion("DescribeConfigsResponse", v, 0, 4, false);
+  checkVersion("DescribeConfigsResponse", v, 1, 4, false);
 
   const start = r.offset;
 
@@ -559,10 +540,10 @@ export function decodeDescribeConfigsResponse(r: Reader, v: number): DescribeCon
 export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsResponse> = {
   apiKey: 32,
   name: "DescribeConfigs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeDescribeConfigsRequest,

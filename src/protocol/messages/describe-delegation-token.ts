@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeDelegationToken (API key 41): versions 0-3, flexible from v2.
+// DescribeDelegationToken (API key 41): versions 1-3, flexible from v2.
 
 export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   /** The owner principal type. */
@@ -119,7 +119,7 @@ function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDeleg
 
 export function encodeDescribeDelegationTokenRequest(w: Writer, v: number, m: Encodable<DescribeDelegationTokenRequest>): void {
 
-  checkVersion("DescribeDelegationTokenRequest", v, 0, 3, true);
+  checkVersion("DescribeDelegationTokenRequest", v, 1, 3, true);
 
   writeDescribeDelegationTokenRequest(w, v, m);
 
@@ -127,7 +127,7 @@ export function encodeDescribeDelegationTokenRequest(w: Writer, v: number, m: En
 
 export function decodeDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDelegationTokenRequest {
 
-  checkVersion("DescribeDelegationTokenRequest", v, 0, 3, false);
+  checkVersion("DescribeDelegationTokenRequest", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -144,9 +144,9 @@ export function decodeDescribeDelegationTokenRequest(r: Reader, v: number): Desc
 }
 
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
-  /** The renewer principal type */
+  /** The renewer principal type. */
   principalType: string;
-  /** The renewer principal name */
+  /** The renewer principal name. */
   principalName: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -410,7 +410,7 @@ function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDele
 
 export function encodeDescribeDelegationTokenResponse(w: Writer, v: number, m: Encodable<DescribeDelegationTokenResponse>): void {
 
-  checkVersion("DescribeDelegationTokenResponse", v, 0, 3, true);
+  checkVersion("DescribeDelegationTokenResponse", v, 1, 3, true);
 
   writeDescribeDelegationTokenResponse(w, v, m);
 
@@ -418,7 +418,7 @@ export function encodeDescribeDelegationTokenResponse(w: Writer, v: number, m: E
 
 export function decodeDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDelegationTokenResponse {
 
-  checkVersion("DescribeDelegationTokenResponse", v, 0, 3, false);
+  checkVersion("DescribeDelegationTokenResponse", v, 1, 3, false);
 
   const start = r.offset;
 
@@ -437,10 +437,10 @@ export function decodeDescribeDelegationTokenResponse(r: Reader, v: number): Des
 export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse> = {
   apiKey: 41,
   name: "DescribeDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDescribeDelegationTokenRequest,

@@ -6,10 +6,10 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeGroups (API key 15): versions 0-5, flexible from v5.
+// DescribeGroups (API key 15): versions 0-6, flexible from v5.
 
 export interface DescribeGroupsRequest {
-  /** The names of the groups to describe */
+  /** The names of the groups to describe. */
   groups: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -77,7 +77,7 @@ function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest 
 
 export function encodeDescribeGroupsRequest(w: Writer, v: number, m: Encodable<DescribeGroupsRequest>): void {
 
-  checkVersion("DescribeGroupsRequest", v, 0, 5, true);
+  checkVersion("DescribeGroupsRequest", v, 0, 6, true);
 
   writeDescribeGroupsRequest(w, v, m);
 
@@ -85,7 +85,7 @@ export function encodeDescribeGroupsRequest(w: Writer, v: number, m: Encodable<D
 
 export function decodeDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest {
 
-  checkVersion("DescribeGroupsRequest", v, 0, 5, false);
+  checkVersion("DescribeGroupsRequest", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -102,7 +102,7 @@ export function decodeDescribeGroupsRequest(r: Reader, v: number): DescribeGroup
 }
 
 export interface DescribeGroupsResponseDescribedGroupMember {
-  /** The member ID assigned by the group coordinator. */
+  /** The member id. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
@@ -195,6 +195,8 @@ function readDescribeGroupsResponseDescribedGroupMember(r: Reader, v: number): D
 export interface DescribeGroupsResponseDescribedGroup {
   /** The describe error, or 0 if there was no error. */
   errorCode: number;
+  /** The describe error message, or null if there was no error. */
+  errorMessage: string | null;
   /** The group ID string. */
   groupId: string;
   /** The group state string, or the empty string. */
@@ -217,6 +219,11 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, v: number, x: Enco
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
     w.int16(f_errorCode);
   }
+  if (v >= 6) {
+    const f_errorMessage = x.errorMessage === undefined ? null : x.errorMessage;
+    flex ? w.compactNullableString(f_errorMessage) : w.nullableString(f_errorMessage);
+  }
+  else if (x.errorMessage !== undefined && x.errorMessage !== null) unsupportedField("DescribeGroupsResponseDescribedGroup.errorMessage", v);
   {
     const f_groupId = x.groupId === undefined ? "" : x.groupId;
     if (f_groupId == null) missing("DescribeGroupsResponseDescribedGroup.groupId");
@@ -254,7 +261,7 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, v: number, x: Enco
   }
 }
 
-const FIELDS_DescribeGroupsResponseDescribedGroup = ["(start)","errorCode","groupId","groupState","protocolType","protocolData","members","authorizedOperations","(tagged fields)"];
+const FIELDS_DescribeGroupsResponseDescribedGroup = ["(start)","errorCode","errorMessage","groupId","groupState","protocolType","protocolData","members","authorizedOperations","(tagged fields)"];
 
 function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): DescribeGroupsResponseDescribedGroup {
   const flex = v >= 5;
@@ -263,14 +270,19 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
     field = 1;
     const l_errorCode: number = r.int16();
     field = 2;
-    const l_groupId: string = flex ? r.compactString() : r.string();
+    let l_errorMessage: string | null = null;
+    if (v >= 6) {
+      l_errorMessage = flex ? r.compactNullableString() : r.nullableString();
+    }
     field = 3;
-    const l_groupState: string = flex ? r.compactString() : r.string();
+    const l_groupId: string = flex ? r.compactString() : r.string();
     field = 4;
-    const l_protocolType: string = flex ? r.compactString() : r.string();
+    const l_groupState: string = flex ? r.compactString() : r.string();
     field = 5;
-    const l_protocolData: string = flex ? r.compactString() : r.string();
+    const l_protocolType: string = flex ? r.compactString() : r.string();
     field = 6;
+    const l_protocolData: string = flex ? r.compactString() : r.string();
+    field = 7;
     let l_members: DescribeGroupsResponseDescribedGroupMember[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -282,14 +294,14 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
       }
       l_members = a!;
     }
-    field = 7;
+    field = 8;
     let l_authorizedOperations: number = -2147483648;
     if (v >= 3) {
       l_authorizedOperations = r.int32();
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 8;
+      field = 9;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -297,7 +309,7 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { errorCode: l_errorCode, groupId: l_groupId, groupState: l_groupState, protocolType: l_protocolType, protocolData: l_protocolData, members: l_members, authorizedOperations: l_authorizedOperations, unknownTaggedFields };
+    return { errorCode: l_errorCode, errorMessage: l_errorMessage, groupId: l_groupId, groupState: l_groupState, protocolType: l_protocolType, protocolData: l_protocolData, members: l_members, authorizedOperations: l_authorizedOperations, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DescribeGroupsResponseDescribedGroup[field], r.offset);
   }
@@ -371,7 +383,7 @@ function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespons
 
 export function encodeDescribeGroupsResponse(w: Writer, v: number, m: Encodable<DescribeGroupsResponse>): void {
 
-  checkVersion("DescribeGroupsResponse", v, 0, 5, true);
+  checkVersion("DescribeGroupsResponse", v, 0, 6, true);
 
   writeDescribeGroupsResponse(w, v, m);
 
@@ -379,7 +391,7 @@ export function encodeDescribeGroupsResponse(w: Writer, v: number, m: Encodable<
 
 export function decodeDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsResponse {
 
-  checkVersion("DescribeGroupsResponse", v, 0, 5, false);
+  checkVersion("DescribeGroupsResponse", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -399,9 +411,9 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
   apiKey: 15,
   name: "DescribeGroups",
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleFrom: 5,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 5 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 5 ? 1 : 0),
   encodeRequest: encodeDescribeGroupsRequest,

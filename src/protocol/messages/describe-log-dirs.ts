@@ -6,10 +6,10 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// DescribeLogDirs (API key 35): versions 0-4, flexible from v2.
+// DescribeLogDirs (API key 35): versions 1-5, flexible from v2.
 
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
-  /** The topic name */
+  /** The topic name. */
   topic: string;
   /** The partition indexes. */
   partitions: number[];
@@ -130,7 +130,7 @@ function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsReques
 
 export function encodeDescribeLogDirsRequest(w: Writer, v: number, m: Encodable<DescribeLogDirsRequest>): void {
 
-  checkVersion("DescribeLogDirsRequest", v, 0, 4, true);
+  checkVersion("DescribeLogDirsRequest", v, 1, 5, true);
 
   writeDescribeLogDirsRequest(w, v, m);
 
@@ -138,7 +138,7 @@ export function encodeDescribeLogDirsRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsRequest {
 
-  checkVersion("DescribeLogDirsRequest", v, 0, 4, false);
+  checkVersion("DescribeLogDirsRequest", v, 1, 5, false);
 
   const start = r.offset;
 
@@ -159,7 +159,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
   partitionIndex: number;
   /** The size of the log segments in this partition in bytes. */
   partitionSize: bigint;
-  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition) */
+  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
   offsetLag: bigint;
   /** True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
   isFutureKey: boolean;
@@ -224,6 +224,7 @@ function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v: numbe
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
   /** The topic name. */
   name: string;
+  /** The partitions. */
   partitions: DescribeLogDirsResponseDescribeLogDirsPartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -289,12 +290,14 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   errorCode: number;
   /** The absolute log directory path. */
   logDir: string;
-  /** Each topic. */
+  /** The topics. */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
-  /** The total size in bytes of the volume the log directory is in. */
+  /** The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   totalBytes: bigint;
-  /** The usable size in bytes of the volume the log directory is in. */
+  /** The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   usableBytes: bigint;
+  /** True if this log directory is cordoned. */
+  isCordoned: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -324,13 +327,17 @@ function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, v: number,
     const f_usableBytes = x.usableBytes === undefined ? -1n : x.usableBytes;
     w.int64(f_usableBytes);
   }
+  if (v >= 5) {
+    const f_isCordoned = x.isCordoned === undefined ? false : x.isCordoned;
+    w.bool(f_isCordoned);
+  }
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_DescribeLogDirsResponseDescribeLogDirsResult = ["(start)","errorCode","logDir","topics","totalBytes","usableBytes","(tagged fields)"];
+const FIELDS_DescribeLogDirsResponseDescribeLogDirsResult = ["(start)","errorCode","logDir","topics","totalBytes","usableBytes","isCordoned","(tagged fields)"];
 
 function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number): DescribeLogDirsResponseDescribeLogDirsResult {
   const flex = v >= 2;
@@ -362,9 +369,14 @@ function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number):
     if (v >= 4) {
       l_usableBytes = r.int64();
     }
+    field = 6;
+    let l_isCordoned: boolean = false;
+    if (v >= 5) {
+      l_isCordoned = r.bool();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 6;
+      field = 7;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -372,7 +384,7 @@ function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number):
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { errorCode: l_errorCode, logDir: l_logDir, topics: l_topics, totalBytes: l_totalBytes, usableBytes: l_usableBytes, unknownTaggedFields };
+    return { errorCode: l_errorCode, logDir: l_logDir, topics: l_topics, totalBytes: l_totalBytes, usableBytes: l_usableBytes, isCordoned: l_isCordoned, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_DescribeLogDirsResponseDescribeLogDirsResult[field], r.offset);
   }
@@ -454,7 +466,7 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
 
 export function encodeDescribeLogDirsResponse(w: Writer, v: number, m: Encodable<DescribeLogDirsResponse>): void {
 
-  checkVersion("DescribeLogDirsResponse", v, 0, 4, true);
+  checkVersion("DescribeLogDirsResponse", v, 1, 5, true);
 
   writeDescribeLogDirsResponse(w, v, m);
 
@@ -462,7 +474,7 @@ export function encodeDescribeLogDirsResponse(w: Writer, v: number, m: Encodable
 
 export function decodeDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsResponse {
 
-  checkVersion("DescribeLogDirsResponse", v, 0, 4, false);
+  checkVersion("DescribeLogDirsResponse", v, 1, 5, false);
 
   const start = r.offset;
 
@@ -481,10 +493,10 @@ export function decodeDescribeLogDirsResponse(r: Reader, v: number): DescribeLog
 export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
   apiKey: 35,
   name: "DescribeLogDirs",
-  minVersion: 0,
-  maxVersion: 4,
+  minVersion: 1,
+  maxVersion: 5,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeDescribeLogDirsRequest,

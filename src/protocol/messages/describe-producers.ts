@@ -67,6 +67,7 @@ function readDescribeProducersRequestTopicRequest(r: Reader, v: number): Describ
 }
 
 export interface DescribeProducersRequest {
+  /** The topics to list producers for. */
   topics: DescribeProducersRequestTopicRequest[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -141,11 +142,17 @@ export function decodeDescribeProducersRequest(r: Reader, v: number): DescribePr
 }
 
 export interface DescribeProducersResponseProducerState {
+  /** The producer id. */
   producerId: bigint;
+  /** The producer epoch. */
   producerEpoch: number;
+  /** The last sequence number sent by the producer. */
   lastSequence: number;
+  /** The last timestamp sent by the producer. */
   lastTimestamp: bigint;
+  /** The current epoch of the producer group. */
   coordinatorEpoch: number;
+  /** The current transaction start offset of the producer. */
   currentTxnStartOffset: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -216,8 +223,9 @@ export interface DescribeProducersResponsePartitionResponse {
   partitionIndex: number;
   /** The partition error code, or 0 if there was no error. */
   errorCode: number;
-  /** The partition error message, which may be null if no additional details are available */
+  /** The partition error message, which may be null if no additional details are available. */
   errorMessage: string | null;
+  /** The active producers for the partition. */
   activeProducers: DescribeProducersResponseProducerState[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -284,7 +292,7 @@ function readDescribeProducersResponsePartitionResponse(r: Reader, v: number): D
 }
 
 export interface DescribeProducersResponseTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** Each partition in the response. */
   partitions: DescribeProducersResponsePartitionResponse[];
@@ -430,7 +438,7 @@ export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProdu
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeDescribeProducersRequest,

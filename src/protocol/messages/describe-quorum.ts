@@ -49,6 +49,7 @@ function readDescribeQuorumRequestPartitionData(r: Reader, v: number): DescribeQ
 export interface DescribeQuorumRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partitions to describe. */
   partitions: DescribeQuorumRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -104,6 +105,7 @@ function readDescribeQuorumRequestTopicData(r: Reader, v: number): DescribeQuoru
 }
 
 export interface DescribeQuorumRequest {
+  /** The topics to describe. */
   topics: DescribeQuorumRequestTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -178,13 +180,15 @@ export function decodeDescribeQuorumRequest(r: Reader, v: number): DescribeQuoru
 }
 
 export interface DescribeQuorumResponseReplicaState {
+  /** The ID of the replica. */
   replicaId: number;
+  /** The replica directory ID of the replica. */
   replicaDirectoryId: string;
-  /** The last known log end offset of the follower or -1 if it is unknown */
+  /** The last known log end offset of the follower or -1 if it is unknown. */
   logEndOffset: bigint;
-  /** The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter */
+  /** The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter. */
   lastFetchTimestamp: bigint;
-  /** The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter */
+  /** The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter. */
   lastCaughtUpTimestamp: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -258,15 +262,19 @@ function readDescribeQuorumResponseReplicaState(r: Reader, v: number): DescribeQ
 export interface DescribeQuorumResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition error code. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
+  /** The high water mark. */
   highWatermark: bigint;
+  /** The current voters of the partition. */
   currentVoters: DescribeQuorumResponseReplicaState[];
+  /** The observers of the partition. */
   observers: DescribeQuorumResponseReplicaState[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -374,6 +382,7 @@ function readDescribeQuorumResponsePartitionData(r: Reader, v: number): Describe
 export interface DescribeQuorumResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: DescribeQuorumResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -429,11 +438,11 @@ function readDescribeQuorumResponseTopicData(r: Reader, v: number): DescribeQuor
 }
 
 export interface DescribeQuorumResponseListener {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -484,9 +493,9 @@ function readDescribeQuorumResponseListener(r: Reader, v: number): DescribeQuoru
 }
 
 export interface DescribeQuorumResponseNode {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The listeners of this controller */
+  /** The listeners of this controller. */
   listeners: DescribeQuorumResponseListener[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -545,7 +554,9 @@ export interface DescribeQuorumResponse {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The response from the describe quorum API. */
   topics: DescribeQuorumResponseTopicData[];
+  /** The nodes in the quorum. */
   nodes: DescribeQuorumResponseNode[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

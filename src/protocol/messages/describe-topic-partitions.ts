@@ -10,7 +10,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // DescribeTopicPartitions (API key 75): versions 0-0, flexible from v0.
 
 export interface DescribeTopicPartitionsRequestTopicRequest {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -48,9 +48,9 @@ function readDescribeTopicPartitionsRequestTopicRequest(r: Reader, v: number): D
 }
 
 export interface DescribeTopicPartitionsRequestCursor {
-  /** The name for the first topic to process */
+  /** The name for the first topic to process. */
   topicName: string;
-  /** The partition index to start with */
+  /** The partition index to start with. */
   partitionIndex: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -442,9 +442,9 @@ function readDescribeTopicPartitionsResponseTopic(r: Reader, v: number): Describ
 }
 
 export interface DescribeTopicPartitionsResponseCursor {
-  /** The name for the first topic to process */
+  /** The name for the first topic to process. */
   topicName: string;
-  /** The partition index to start with */
+  /** The partition index to start with. */
   partitionIndex: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

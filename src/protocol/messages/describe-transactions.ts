@@ -84,7 +84,9 @@ export function decodeDescribeTransactionsRequest(r: Reader, v: number): Describ
 }
 
 export interface DescribeTransactionsResponseTopicData {
+  /** The topic name. */
   topic: string;
+  /** The partition ids included in the current transaction. */
   partitions: number[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -140,12 +142,19 @@ function readDescribeTransactionsResponseTopicData(r: Reader, v: number): Descri
 }
 
 export interface DescribeTransactionsResponseTransactionState {
+  /** The error code. */
   errorCode: number;
+  /** The transactional id. */
   transactionalId: string;
+  /** The current transaction state of the producer. */
   transactionState: string;
+  /** The timeout in milliseconds for the transaction. */
   transactionTimeoutMs: number;
+  /** The start time of the transaction in milliseconds. */
   transactionStartTimeMs: bigint;
+  /** The current producer id associated with the transaction. */
   producerId: bigint;
+  /** The current epoch associated with the producer id. */
   producerEpoch: number;
   /** The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers. */
   topics: DescribeTransactionsResponseTopicData[];
@@ -242,6 +251,7 @@ function readDescribeTransactionsResponseTransactionState(r: Reader, v: number):
 export interface DescribeTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The current state of the transaction. */
   transactionStates: DescribeTransactionsResponseTransactionState[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -327,7 +337,7 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeDescribeTransactionsRequest,

@@ -175,7 +175,7 @@ export function decodeElectLeadersRequest(r: Reader, v: number): ElectLeadersReq
 }
 
 export interface ElectLeadersResponsePartitionResult {
-  /** The partition id */
+  /** The partition id. */
   partitionId: number;
   /** The result error, or zero if there was no error. */
   errorCode: number;
@@ -234,9 +234,9 @@ function readElectLeadersResponsePartitionResult(r: Reader, v: number): ElectLea
 }
 
 export interface ElectLeadersResponseReplicaElectionResult {
-  /** The topic name */
+  /** The topic name. */
   topic: string;
-  /** The results for each partition */
+  /** The results for each partition. */
   partitionResult: ElectLeadersResponsePartitionResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -404,7 +404,7 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeElectLeadersRequest,

@@ -11,7 +11,9 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // EndQuorumEpoch (API key 54): versions 0-1, flexible from v1.
 
 export interface EndQuorumEpochRequestReplicaInfo {
+  /** The ID of the candidate replica. */
   candidateId: number;
+  /** The directory ID of the candidate replica. */
   candidateDirectoryId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -57,13 +59,13 @@ function readEndQuorumEpochRequestReplicaInfo(r: Reader, v: number): EndQuorumEp
 export interface EndQuorumEpochRequestPartitionData {
   /** The partition index. */
   partitionIndex: number;
-  /** The current leader ID that is resigning */
+  /** The current leader ID that is resigning. */
   leaderId: number;
-  /** The current epoch */
+  /** The current epoch. */
   leaderEpoch: number;
-  /** A sorted list of preferred successors to start the election */
+  /** A sorted list of preferred successors to start the election. */
   preferredSuccessors: number[];
-  /** A sorted list of preferred candidates to start the election */
+  /** A sorted list of preferred candidates to start the election. */
   preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -156,6 +158,7 @@ function readEndQuorumEpochRequestPartitionData(r: Reader, v: number): EndQuorum
 export interface EndQuorumEpochRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partitions. */
   partitions: EndQuorumEpochRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -217,11 +220,11 @@ function readEndQuorumEpochRequestTopicData(r: Reader, v: number): EndQuorumEpoc
 }
 
 export interface EndQuorumEpochRequestLeaderEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -272,9 +275,11 @@ function readEndQuorumEpochRequestLeaderEndpoint(r: Reader, v: number): EndQuoru
 }
 
 export interface EndQuorumEpochRequest {
+  /** The cluster id. */
   clusterId: string | null;
+  /** The topics. */
   topics: EndQuorumEpochRequestTopicData[];
-  /** Endpoints for the leader */
+  /** Endpoints for the leader. */
   leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -381,10 +386,11 @@ export function decodeEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpoc
 export interface EndQuorumEpochResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition level error code. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -447,6 +453,7 @@ function readEndQuorumEpochResponsePartitionData(r: Reader, v: number): EndQuoru
 export interface EndQuorumEpochResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: EndQuorumEpochResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -508,11 +515,11 @@ function readEndQuorumEpochResponseTopicData(r: Reader, v: number): EndQuorumEpo
 }
 
 export interface EndQuorumEpochResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -564,8 +571,9 @@ function readEndQuorumEpochResponseNodeEndpoint(r: Reader, v: number): EndQuorum
 export interface EndQuorumEpochResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The topic data. */
   topics: EndQuorumEpochResponseTopicData[];
-  /** Endpoints for all leaders enumerated in PartitionData */
+  /** Endpoints for all leaders enumerated in PartitionData. */
   nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

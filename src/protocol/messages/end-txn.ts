@@ -206,7 +206,7 @@ export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeEndTxnRequest,

@@ -165,7 +165,7 @@ export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["controller","zkBroker"],
+  listeners: ["controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeEnvelopeRequest,

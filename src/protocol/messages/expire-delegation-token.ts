@@ -5,7 +5,7 @@ import type { Writer } from '../wire/writer.ts';
 import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ExpireDelegationToken (API key 40): versions 0-2, flexible from v2.
+// ExpireDelegationToken (API key 40): versions 1-2, flexible from v2.
 
 export interface ExpireDelegationTokenRequest {
   /** The HMAC of the delegation token to be expired. */
@@ -61,7 +61,7 @@ function readExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegatio
 
 export function encodeExpireDelegationTokenRequest(w: Writer, v: number, m: Encodable<ExpireDelegationTokenRequest>): void {
 
-  checkVersion("ExpireDelegationTokenRequest", v, 0, 2, true);
+  checkVersion("ExpireDelegationTokenRequest", v, 1, 2, true);
 
   writeExpireDelegationTokenRequest(w, v, m);
 
@@ -69,7 +69,7 @@ export function encodeExpireDelegationTokenRequest(w: Writer, v: number, m: Enco
 
 export function decodeExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegationTokenRequest {
 
-  checkVersion("ExpireDelegationTokenRequest", v, 0, 2, false);
+  checkVersion("ExpireDelegationTokenRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -146,7 +146,7 @@ function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegati
 
 export function encodeExpireDelegationTokenResponse(w: Writer, v: number, m: Encodable<ExpireDelegationTokenResponse>): void {
 
-  checkVersion("ExpireDelegationTokenResponse", v, 0, 2, true);
+  checkVersion("ExpireDelegationTokenResponse", v, 1, 2, true);
 
   writeExpireDelegationTokenResponse(w, v, m);
 
@@ -154,7 +154,7 @@ export function encodeExpireDelegationTokenResponse(w: Writer, v: number, m: Enc
 
 export function decodeExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegationTokenResponse {
 
-  checkVersion("ExpireDelegationTokenResponse", v, 0, 2, false);
+  checkVersion("ExpireDelegationTokenResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -173,10 +173,10 @@ export function decodeExpireDelegationTokenResponse(r: Reader, v: number): Expir
 export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse> = {
   apiKey: 40,
   name: "ExpireDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeExpireDelegationTokenRequest,

@@ -11,7 +11,9 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // FetchSnapshot (API key 59): versions 0-1, flexible from v0.
 
 export interface FetchSnapshotRequestSnapshotId {
+  /** The end offset of the snapshot. */
   endOffset: bigint;
+  /** The epoch of the snapshot. */
   epoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -54,15 +56,15 @@ function readFetchSnapshotRequestSnapshotId(r: Reader, v: number): FetchSnapshot
 }
 
 export interface FetchSnapshotRequestPartitionSnapshot {
-  /** The partition index */
+  /** The partition index. */
   partition: number;
-  /** The current leader epoch of the partition, -1 for unknown leader epoch */
+  /** The current leader epoch of the partition, -1 for unknown leader epoch. */
   currentLeaderEpoch: number;
-  /** The snapshot endOffset and epoch to fetch */
+  /** The snapshot endOffset and epoch to fetch. */
   snapshotId?: FetchSnapshotRequestSnapshotId;
-  /** The byte position within the snapshot to start fetching from */
+  /** The byte position within the snapshot to start fetching from. */
   position: bigint;
-  /** The directory id of the follower fetching */
+  /** The directory id of the follower fetching. */
   replicaDirectoryId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -141,9 +143,9 @@ function readFetchSnapshotRequestPartitionSnapshot(r: Reader, v: number): FetchS
 }
 
 export interface FetchSnapshotRequestTopicSnapshot {
-  /** The name of the topic to fetch */
+  /** The name of the topic to fetch. */
   name: string;
-  /** The partitions to fetch */
+  /** The partitions to fetch. */
   partitions: FetchSnapshotRequestPartitionSnapshot[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -199,13 +201,13 @@ function readFetchSnapshotRequestTopicSnapshot(r: Reader, v: number): FetchSnaps
 }
 
 export interface FetchSnapshotRequest {
-  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration */
+  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration. */
   clusterId: string | null;
-  /** The broker ID of the follower */
+  /** The broker ID of the follower. */
   replicaId: number;
-  /** The maximum bytes to fetch from all of the snapshots */
+  /** The maximum bytes to fetch from all of the snapshots. */
   maxBytes: number;
-  /** The topics to fetch */
+  /** The topics to fetch. */
   topics: FetchSnapshotRequestTopicSnapshot[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -314,7 +316,9 @@ export function decodeFetchSnapshotRequest(r: Reader, v: number): FetchSnapshotR
 }
 
 export interface FetchSnapshotResponseSnapshotId {
+  /** The snapshot end offset. */
   endOffset: bigint;
+  /** The snapshot epoch. */
   epoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -359,7 +363,7 @@ function readFetchSnapshotResponseSnapshotId(r: Reader, v: number): FetchSnapsho
 export interface FetchSnapshotResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -406,14 +410,15 @@ export interface FetchSnapshotResponsePartitionSnapshot {
   index: number;
   /** The error code, or 0 if there was no fetch error. */
   errorCode: number;
-  /** The snapshot endOffset and epoch fetched */
+  /** The snapshot endOffset and epoch fetched. */
   snapshotId?: FetchSnapshotResponseSnapshotId;
+  /** The leader of the partition at the time of the snapshot. */
   currentLeader?: FetchSnapshotResponseLeaderIdAndEpoch;
   /** The total size of the snapshot. */
   size: bigint;
   /** The starting byte position within the snapshot included in the Bytes field. */
   position: bigint;
-  /** Snapshot data in records format which may not be aligned on an offset boundary */
+  /** Snapshot data in records format which may not be aligned on an offset boundary. */
   unalignedRecords: Uint8Array | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -562,11 +567,11 @@ function readFetchSnapshotResponseTopicSnapshot(r: Reader, v: number): FetchSnap
 }
 
 export interface FetchSnapshotResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -622,7 +627,7 @@ export interface FetchSnapshotResponse {
   errorCode: number;
   /** The topics to fetch. */
   topics: FetchSnapshotResponseTopicSnapshot[];
-  /** Endpoints for all current-leaders enumerated in PartitionSnapshot */
+  /** Endpoints for all current-leaders enumerated in PartitionSnapshot. */
   nodeEndpoints: FetchSnapshotResponseNodeEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -8,7 +8,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// Fetch (API key 1): versions 0-17, flexible from v12.
+// Fetch (API key 1): versions 4-18, flexible from v12.
 
 export interface FetchRequestReplicaState {
   /** The replica ID of the follower, or -1 if this request is from a consumer. */
@@ -62,14 +62,16 @@ export interface FetchRequestFetchPartition {
   currentLeaderEpoch: number;
   /** The message offset. */
   fetchOffset: bigint;
-  /** The epoch of the last fetched record or -1 if there is none */
+  /** The epoch of the last fetched record or -1 if there is none. */
   lastFetchedEpoch: number;
   /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
   logStartOffset: bigint;
   /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
-  /** The directory id of the follower fetching */
+  /** The directory id of the follower fetching. */
   replicaDirectoryId: string;
+  /** The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. */
+  highWatermark: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -111,6 +113,13 @@ function writeFetchRequestFetchPartition(w: Writer, v: number, x: Encodable<Fetc
         w.uuid(t_replicaDirectoryId_);
       }]);
     }
+    const t_highWatermark = x.highWatermark;
+    if (v >= 18 && t_highWatermark !== undefined && t_highWatermark !== 9223372036854775807n) {
+      const t_highWatermark_ = t_highWatermark as Exclude<typeof t_highWatermark, undefined>;
+      known.push([1, (w) => {
+        w.int64(t_highWatermark_);
+      }]);
+    }
     if (known.length === 0 && !x.unknownTaggedFields?.length) w.uvarint(0);
     else writeTaggedFields(w, known, x.unknownTaggedFields);
   }
@@ -144,6 +153,7 @@ function readFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFetch
     field = 6;
     const l_partitionMaxBytes: number = r.int32();
     let l_replicaDirectoryId: string = ZERO_UUID;
+    let l_highWatermark: bigint = 9223372036854775807n;
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
       field = 7;
@@ -163,11 +173,22 @@ function readFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFetch
               continue;
             }
             break;
+          case 1:
+            if (v >= 18) {
+              const outer = r;
+              {
+                const r = new SubReader(outer.buf, outer.offset, end);
+                l_highWatermark = r.int64();
+              }
+              r.offset = end;
+              continue;
+            }
+            break;
         }
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { partition: l_partition, currentLeaderEpoch: l_currentLeaderEpoch, fetchOffset: l_fetchOffset, lastFetchedEpoch: l_lastFetchedEpoch, logStartOffset: l_logStartOffset, partitionMaxBytes: l_partitionMaxBytes, replicaDirectoryId: l_replicaDirectoryId, unknownTaggedFields };
+    return { partition: l_partition, currentLeaderEpoch: l_currentLeaderEpoch, fetchOffset: l_fetchOffset, lastFetchedEpoch: l_lastFetchedEpoch, logStartOffset: l_logStartOffset, partitionMaxBytes: l_partitionMaxBytes, replicaDirectoryId: l_replicaDirectoryId, highWatermark: l_highWatermark, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_FetchRequestFetchPartition[field], r.offset);
   }
@@ -176,7 +197,7 @@ function readFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFetch
 export interface FetchRequestFetchTopic {
   /** The name of the topic to fetch. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The partitions to fetch. */
   partitions: FetchRequestFetchPartition[];
@@ -255,7 +276,7 @@ function readFetchRequestFetchTopic(r: Reader, v: number): FetchRequestFetchTopi
 export interface FetchRequestForgottenTopic {
   /** The topic name. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The partitions indexes to forget. */
   partitions: number[];
@@ -336,6 +357,7 @@ export interface FetchRequest {
   clusterId: string | null;
   /** The broker ID of the follower, of -1 if this request is from a consumer. */
   replicaId: number;
+  /** The state of the replica in the follower. */
   replicaState?: FetchRequestReplicaState;
   /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
@@ -343,7 +365,7 @@ export interface FetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
   /** The fetch session ID. */
   sessionId: number;
@@ -353,7 +375,7 @@ export interface FetchRequest {
   topics: FetchRequestFetchTopic[];
   /** In an incremental fetch request, the partitions to remove. */
   forgottenTopicsData: FetchRequestForgottenTopic[];
-  /** Rack ID of the consumer making this request */
+  /** Rack ID of the consumer making this request. */
   rackId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -374,11 +396,11 @@ function writeFetchRequest(w: Writer, v: number, x: Encodable<FetchRequest>): vo
     const f_minBytes = x.minBytes === undefined ? 0 : x.minBytes;
     w.int32(f_minBytes);
   }
-  if (v >= 3) {
+  {
     const f_maxBytes = x.maxBytes === undefined ? 2147483647 : x.maxBytes;
     w.int32(f_maxBytes);
   }
-  if (v >= 4) {
+  {
     const f_isolationLevel = x.isolationLevel === undefined ? 0 : x.isolationLevel;
     w.int8(f_isolationLevel);
   }
@@ -446,15 +468,9 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
     field = 3;
     const l_minBytes: number = r.int32();
     field = 4;
-    let l_maxBytes: number = 2147483647;
-    if (v >= 3) {
-      l_maxBytes = r.int32();
-    }
+    const l_maxBytes: number = r.int32();
     field = 5;
-    let l_isolationLevel: number = 0;
-    if (v >= 4) {
-      l_isolationLevel = r.int8();
-    }
+    const l_isolationLevel: number = r.int8();
     field = 6;
     let l_sessionId: number = 0;
     if (v >= 7) {
@@ -538,7 +554,7 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
 
 export function encodeFetchRequest(w: Writer, v: number, m: Encodable<FetchRequest>): void {
 
-  checkVersion("FetchRequest", v, 0, 17, true);
+  checkVersion("FetchRequest", v, 4, 18, true);
 
   writeFetchRequest(w, v, m);
 
@@ -546,7 +562,7 @@ export function encodeFetchRequest(w: Writer, v: number, m: Encodable<FetchReque
 
 export function decodeFetchRequest(r: Reader, v: number): FetchRequest {
 
-  checkVersion("FetchRequest", v, 0, 17, false);
+  checkVersion("FetchRequest", v, 4, 18, false);
 
   const start = r.offset;
 
@@ -563,7 +579,9 @@ export function decodeFetchRequest(r: Reader, v: number): FetchRequest {
 }
 
 export interface FetchResponseEpochEndOffset {
+  /** The largest epoch. */
   epoch: number;
+  /** The end offset of the epoch. */
   endOffset: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -608,7 +626,7 @@ function readFetchResponseEpochEndOffset(r: Reader, v: number): FetchResponseEpo
 export interface FetchResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -651,7 +669,9 @@ function readFetchResponseLeaderIdAndEpoch(r: Reader, v: number): FetchResponseL
 }
 
 export interface FetchResponseSnapshotId {
+  /** The end offset of the epoch. */
   endOffset: bigint;
+  /** The largest epoch. */
   epoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -751,18 +771,19 @@ export interface FetchResponsePartitionData {
   errorCode: number;
   /** The current high water mark. */
   highWatermark: bigint;
-  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). */
   lastStableOffset: bigint;
   /** The current log start offset. */
   logStartOffset: bigint;
-  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. */
   divergingEpoch?: FetchResponseEpochEndOffset;
+  /** The current leader of the partition. */
   currentLeader?: FetchResponseLeaderIdAndEpoch;
   /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
   snapshotId?: FetchResponseSnapshotId;
   /** The aborted transactions. */
   abortedTransactions: FetchResponseAbortedTransaction[] | null;
-  /** The preferred read replica for the consumer to use on its next fetch request */
+  /** The preferred read replica for the consumer to use on its next fetch request. */
   preferredReadReplica: number;
   /** The record data. */
   records: Uint8Array | null;
@@ -784,7 +805,7 @@ function writeFetchResponsePartitionData(w: Writer, v: number, x: Encodable<Fetc
     const f_highWatermark = x.highWatermark === undefined ? 0n : x.highWatermark;
     w.int64(f_highWatermark);
   }
-  if (v >= 4) {
+  {
     const f_lastStableOffset = x.lastStableOffset === undefined ? -1n : x.lastStableOffset;
     w.int64(f_lastStableOffset);
   }
@@ -792,7 +813,7 @@ function writeFetchResponsePartitionData(w: Writer, v: number, x: Encodable<Fetc
     const f_logStartOffset = x.logStartOffset === undefined ? -1n : x.logStartOffset;
     w.int64(f_logStartOffset);
   }
-  if (v >= 4) {
+  {
     const f_abortedTransactions = x.abortedTransactions === undefined ? [] : x.abortedTransactions;
     if (f_abortedTransactions === null) flex ? w.compactArrayLength(null) : w.arrayLength(null);
     else {
@@ -853,18 +874,15 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
     field = 3;
     const l_highWatermark: bigint = r.int64();
     field = 4;
-    let l_lastStableOffset: bigint = -1n;
-    if (v >= 4) {
-      l_lastStableOffset = r.int64();
-    }
+    const l_lastStableOffset: bigint = r.int64();
     field = 5;
     let l_logStartOffset: bigint = -1n;
     if (v >= 5) {
       l_logStartOffset = r.int64();
     }
     field = 6;
-    let l_abortedTransactions: FetchResponseAbortedTransaction[] | null = [];
-    if (v >= 4) {
+    let l_abortedTransactions: FetchResponseAbortedTransaction[] | null;
+    {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
       let a: FetchResponseAbortedTransaction[] | null = null;
       if (n !== null) {
@@ -937,7 +955,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
 export interface FetchResponseFetchableTopicResponse {
   /** The topic name. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The topic partitions. */
   partitions: FetchResponsePartitionData[];
@@ -1092,7 +1110,7 @@ export interface FetchResponse {
 
 function writeFetchResponse(w: Writer, v: number, x: Encodable<FetchResponse>): void {
   const flex = v >= 12;
-  if (v >= 1) {
+  {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
   }
@@ -1134,10 +1152,7 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
   let field = 0;
   try {
     field = 1;
-    let l_throttleTimeMs: number = 0;
-    if (v >= 1) {
-      l_throttleTimeMs = r.int32();
-    }
+    const l_throttleTimeMs: number = r.int32();
     field = 2;
     let l_errorCode: number = 0;
     if (v >= 7) {
@@ -1199,7 +1214,7 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
 
 export function encodeFetchResponse(w: Writer, v: number, m: Encodable<FetchResponse>): void {
 
-  checkVersion("FetchResponse", v, 0, 17, true);
+  checkVersion("FetchResponse", v, 4, 18, true);
 
   writeFetchResponse(w, v, m);
 
@@ -1207,7 +1222,7 @@ export function encodeFetchResponse(w: Writer, v: number, m: Encodable<FetchResp
 
 export function decodeFetchResponse(r: Reader, v: number): FetchResponse {
 
-  checkVersion("FetchResponse", v, 0, 17, false);
+  checkVersion("FetchResponse", v, 4, 18, false);
 
   const start = r.offset;
 
@@ -1226,10 +1241,10 @@ export function decodeFetchResponse(r: Reader, v: number): FetchResponse {
 export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   apiKey: 1,
   name: "Fetch",
-  minVersion: 0,
-  maxVersion: 17,
+  minVersion: 4,
+  maxVersion: 18,
   flexibleFrom: 12,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 12 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 12 ? 1 : 0),
   encodeRequest: encodeFetchRequest,

@@ -11,7 +11,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 export interface FindCoordinatorRequest {
   /** The coordinator key. */
   key: string;
-  /** The coordinator key type. (Group, transaction, etc.) */
+  /** The coordinator key type. (group, transaction, share). */
   keyType: number;
   /** The coordinator keys. */
   coordinatorKeys: string[];
@@ -207,7 +207,7 @@ export interface FindCoordinatorResponse {
   host: string;
   /** The port. */
   port: number;
-  /** Each coordinator result in the response */
+  /** Each coordinator result in the response. */
   coordinators: FindCoordinatorResponseCoordinator[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -353,7 +353,7 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
   minVersion: 0,
   maxVersion: 6,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeFindCoordinatorRequest,

@@ -192,7 +192,7 @@ export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
   minVersion: 0,
   maxVersion: 4,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeHeartbeatRequest,

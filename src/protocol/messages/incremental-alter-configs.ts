@@ -392,7 +392,7 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
   minVersion: 0,
   maxVersion: 1,
   flexibleFrom: 1,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 1 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 1 ? 1 : 0),
   encodeRequest: encodeIncrementalAlterConfigsRequest,

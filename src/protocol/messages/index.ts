@@ -5,10 +5,6 @@ import { Produce } from './produce.ts';
 import { Fetch } from './fetch.ts';
 import { ListOffsets } from './list-offsets.ts';
 import { Metadata } from './metadata.ts';
-import { LeaderAndIsr } from './leader-and-isr.ts';
-import { StopReplica } from './stop-replica.ts';
-import { UpdateMetadata } from './update-metadata.ts';
-import { ControlledShutdown } from './controlled-shutdown.ts';
 import { OffsetCommit } from './offset-commit.ts';
 import { OffsetFetch } from './offset-fetch.ts';
 import { FindCoordinator } from './find-coordinator.ts';
@@ -75,7 +71,7 @@ import { ControllerRegistration } from './controller-registration.ts';
 import { GetTelemetrySubscriptions } from './get-telemetry-subscriptions.ts';
 import { PushTelemetry } from './push-telemetry.ts';
 import { AssignReplicasToDirs } from './assign-replicas-to-dirs.ts';
-import { ListClientMetricsResources } from './list-client-metrics-resources.ts';
+import { ListConfigResources } from './list-config-resources.ts';
 import { DescribeTopicPartitions } from './describe-topic-partitions.ts';
 import { ShareGroupHeartbeat } from './share-group-heartbeat.ts';
 import { ShareGroupDescribe } from './share-group-describe.ts';
@@ -89,15 +85,18 @@ import { ReadShareGroupState } from './read-share-group-state.ts';
 import { WriteShareGroupState } from './write-share-group-state.ts';
 import { DeleteShareGroupState } from './delete-share-group-state.ts';
 import { ReadShareGroupStateSummary } from './read-share-group-state-summary.ts';
+import { StreamsGroupHeartbeat } from './streams-group-heartbeat.ts';
+import { StreamsGroupDescribe } from './streams-group-describe.ts';
+import { DescribeShareGroupOffsets } from './describe-share-group-offsets.ts';
+import { AlterShareGroupOffsets } from './alter-share-group-offsets.ts';
+import { DeleteShareGroupOffsets } from './delete-share-group-offsets.ts';
+import { StreamsGroupTopologyDescriptionUpdate } from './streams-group-topology-description-update.ts';
+import { UnregisterController } from './unregister-controller.ts';
 
 export * from './produce.ts';
 export * from './fetch.ts';
 export * from './list-offsets.ts';
 export * from './metadata.ts';
-export * from './leader-and-isr.ts';
-export * from './stop-replica.ts';
-export * from './update-metadata.ts';
-export * from './controlled-shutdown.ts';
 export * from './offset-commit.ts';
 export * from './offset-fetch.ts';
 export * from './find-coordinator.ts';
@@ -164,7 +163,7 @@ export * from './controller-registration.ts';
 export * from './get-telemetry-subscriptions.ts';
 export * from './push-telemetry.ts';
 export * from './assign-replicas-to-dirs.ts';
-export * from './list-client-metrics-resources.ts';
+export * from './list-config-resources.ts';
 export * from './describe-topic-partitions.ts';
 export * from './share-group-heartbeat.ts';
 export * from './share-group-describe.ts';
@@ -178,9 +177,19 @@ export * from './read-share-group-state.ts';
 export * from './write-share-group-state.ts';
 export * from './delete-share-group-state.ts';
 export * from './read-share-group-state-summary.ts';
+export * from './streams-group-heartbeat.ts';
+export * from './streams-group-describe.ts';
+export * from './describe-share-group-offsets.ts';
+export * from './alter-share-group-offsets.ts';
+export * from './delete-share-group-offsets.ts';
+export * from './streams-group-topology-description-update.ts';
+export * from './unregister-controller.ts';
+export * from './aborted-txn.ts';
 export * from './consumer-protocol-assignment.ts';
 export * from './consumer-protocol-subscription.ts';
+export * from './control-record-type-schema.ts';
 export * from './default-principal-data.ts';
+export * from './end-txn-marker.ts';
 export * from './k-raft-version-record.ts';
 export * from './leader-change-message.ts';
 export * from './request-header.ts';
@@ -188,7 +197,7 @@ export * from './response-header.ts';
 export * from './snapshot-footer-record.ts';
 export * from './snapshot-header-record.ts';
 export * from './voters-record.ts';
-export { ERROR_CODES } from './error-codes.ts';
+export { ERROR_CODES, ErrorCode } from './error-codes.ts';
 export type { ApiCodec, DataCodec, Encodable, TaggedField } from '../codec.ts';
 
 /** Every API of the protocol, by name. */
@@ -197,10 +206,6 @@ export const Api = {
   Fetch,
   ListOffsets,
   Metadata,
-  LeaderAndIsr,
-  StopReplica,
-  UpdateMetadata,
-  ControlledShutdown,
   OffsetCommit,
   OffsetFetch,
   FindCoordinator,
@@ -267,7 +272,7 @@ export const Api = {
   GetTelemetrySubscriptions,
   PushTelemetry,
   AssignReplicasToDirs,
-  ListClientMetricsResources,
+  ListConfigResources,
   DescribeTopicPartitions,
   ShareGroupHeartbeat,
   ShareGroupDescribe,
@@ -281,6 +286,13 @@ export const Api = {
   WriteShareGroupState,
   DeleteShareGroupState,
   ReadShareGroupStateSummary,
+  StreamsGroupHeartbeat,
+  StreamsGroupDescribe,
+  DescribeShareGroupOffsets,
+  AlterShareGroupOffsets,
+  DeleteShareGroupOffsets,
+  StreamsGroupTopologyDescriptionUpdate,
+  UnregisterController,
 } as const;
 
 const BY_KEY: ReadonlyMap<number, ApiCodec<unknown, unknown>> = new Map(

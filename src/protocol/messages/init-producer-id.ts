@@ -5,7 +5,7 @@ import type { Writer } from '../wire/writer.ts';
 import { checkVersion, fieldFailure, messageFailure, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// InitProducerId (API key 22): versions 0-5, flexible from v2.
+// InitProducerId (API key 22): versions 0-6, flexible from v2.
 
 export interface InitProducerIdRequest {
   /** The transactional id, or null if the producer is not transactional. */
@@ -16,6 +16,10 @@ export interface InitProducerIdRequest {
   producerId: bigint;
   /** The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. */
   producerEpoch: number;
+  /** True if the client wants to enable two-phase commit (2PC) protocol for transactions. */
+  enable2Pc: boolean;
+  /** True if the client wants to keep the currently ongoing transaction instead of aborting it. */
+  keepPreparedTxn: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -40,13 +44,23 @@ function writeInitProducerIdRequest(w: Writer, v: number, x: Encodable<InitProdu
     w.int16(f_producerEpoch);
   }
   else if (x.producerEpoch !== undefined && x.producerEpoch !== -1) unsupportedField("InitProducerIdRequest.producerEpoch", v);
+  if (v >= 6) {
+    const f_enable2Pc = x.enable2Pc === undefined ? false : x.enable2Pc;
+    w.bool(f_enable2Pc);
+  }
+  else if (x.enable2Pc !== undefined && x.enable2Pc !== false) unsupportedField("InitProducerIdRequest.enable2Pc", v);
+  if (v >= 6) {
+    const f_keepPreparedTxn = x.keepPreparedTxn === undefined ? false : x.keepPreparedTxn;
+    w.bool(f_keepPreparedTxn);
+  }
+  else if (x.keepPreparedTxn !== undefined && x.keepPreparedTxn !== false) unsupportedField("InitProducerIdRequest.keepPreparedTxn", v);
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_InitProducerIdRequest = ["(start)","transactionalId","transactionTimeoutMs","producerId","producerEpoch","(tagged fields)"];
+const FIELDS_InitProducerIdRequest = ["(start)","transactionalId","transactionTimeoutMs","producerId","producerEpoch","enable2Pc","keepPreparedTxn","(tagged fields)"];
 
 function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
   const flex = v >= 2;
@@ -66,9 +80,19 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
     if (v >= 3) {
       l_producerEpoch = r.int16();
     }
+    field = 5;
+    let l_enable2Pc: boolean = false;
+    if (v >= 6) {
+      l_enable2Pc = r.bool();
+    }
+    field = 6;
+    let l_keepPreparedTxn: boolean = false;
+    if (v >= 6) {
+      l_keepPreparedTxn = r.bool();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 5;
+      field = 7;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -76,7 +100,7 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { transactionalId: l_transactionalId, transactionTimeoutMs: l_transactionTimeoutMs, producerId: l_producerId, producerEpoch: l_producerEpoch, unknownTaggedFields };
+    return { transactionalId: l_transactionalId, transactionTimeoutMs: l_transactionTimeoutMs, producerId: l_producerId, producerEpoch: l_producerEpoch, enable2Pc: l_enable2Pc, keepPreparedTxn: l_keepPreparedTxn, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_InitProducerIdRequest[field], r.offset);
   }
@@ -84,7 +108,7 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
 
 export function encodeInitProducerIdRequest(w: Writer, v: number, m: Encodable<InitProducerIdRequest>): void {
 
-  checkVersion("InitProducerIdRequest", v, 0, 5, true);
+  checkVersion("InitProducerIdRequest", v, 0, 6, true);
 
   writeInitProducerIdRequest(w, v, m);
 
@@ -92,7 +116,7 @@ export function encodeInitProducerIdRequest(w: Writer, v: number, m: Encodable<I
 
 export function decodeInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
 
-  checkVersion("InitProducerIdRequest", v, 0, 5, false);
+  checkVersion("InitProducerIdRequest", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -117,6 +141,10 @@ export interface InitProducerIdResponse {
   producerId: bigint;
   /** The current epoch associated with the producer id. */
   producerEpoch: number;
+  /** The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerId: bigint;
+  /** The epoch associated with the producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -139,13 +167,23 @@ function writeInitProducerIdResponse(w: Writer, v: number, x: Encodable<InitProd
     const f_producerEpoch = x.producerEpoch === undefined ? 0 : x.producerEpoch;
     w.int16(f_producerEpoch);
   }
+  if (v >= 6) {
+    const f_ongoingTxnProducerId = x.ongoingTxnProducerId === undefined ? -1n : x.ongoingTxnProducerId;
+    w.int64(f_ongoingTxnProducerId);
+  }
+  else if (x.ongoingTxnProducerId !== undefined && x.ongoingTxnProducerId !== -1n) unsupportedField("InitProducerIdResponse.ongoingTxnProducerId", v);
+  if (v >= 6) {
+    const f_ongoingTxnProducerEpoch = x.ongoingTxnProducerEpoch === undefined ? -1 : x.ongoingTxnProducerEpoch;
+    w.int16(f_ongoingTxnProducerEpoch);
+  }
+  else if (x.ongoingTxnProducerEpoch !== undefined && x.ongoingTxnProducerEpoch !== -1) unsupportedField("InitProducerIdResponse.ongoingTxnProducerEpoch", v);
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_InitProducerIdResponse = ["(start)","throttleTimeMs","errorCode","producerId","producerEpoch","(tagged fields)"];
+const FIELDS_InitProducerIdResponse = ["(start)","throttleTimeMs","errorCode","producerId","producerEpoch","ongoingTxnProducerId","ongoingTxnProducerEpoch","(tagged fields)"];
 
 function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdResponse {
   const flex = v >= 2;
@@ -159,9 +197,19 @@ function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespons
     const l_producerId: bigint = r.int64();
     field = 4;
     const l_producerEpoch: number = r.int16();
+    field = 5;
+    let l_ongoingTxnProducerId: bigint = -1n;
+    if (v >= 6) {
+      l_ongoingTxnProducerId = r.int64();
+    }
+    field = 6;
+    let l_ongoingTxnProducerEpoch: number = -1;
+    if (v >= 6) {
+      l_ongoingTxnProducerEpoch = r.int16();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 5;
+      field = 7;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -169,7 +217,7 @@ function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespons
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, producerId: l_producerId, producerEpoch: l_producerEpoch, unknownTaggedFields };
+    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, producerId: l_producerId, producerEpoch: l_producerEpoch, ongoingTxnProducerId: l_ongoingTxnProducerId, ongoingTxnProducerEpoch: l_ongoingTxnProducerEpoch, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_InitProducerIdResponse[field], r.offset);
   }
@@ -177,7 +225,7 @@ function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespons
 
 export function encodeInitProducerIdResponse(w: Writer, v: number, m: Encodable<InitProducerIdResponse>): void {
 
-  checkVersion("InitProducerIdResponse", v, 0, 5, true);
+  checkVersion("InitProducerIdResponse", v, 0, 6, true);
 
   writeInitProducerIdResponse(w, v, m);
 
@@ -185,7 +233,7 @@ export function encodeInitProducerIdResponse(w: Writer, v: number, m: Encodable<
 
 export function decodeInitProducerIdResponse(r: Reader, v: number): InitProducerIdResponse {
 
-  checkVersion("InitProducerIdResponse", v, 0, 5, false);
+  checkVersion("InitProducerIdResponse", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -205,9 +253,9 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
   apiKey: 22,
   name: "InitProducerId",
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeInitProducerIdRequest,

@@ -258,7 +258,7 @@ function readInitializeShareGroupStateResponsePartitionResult(r: Reader, v: numb
 }
 
 export interface InitializeShareGroupStateResponseInitializeStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: InitializeShareGroupStateResponsePartitionResult[];
@@ -316,7 +316,7 @@ function readInitializeShareGroupStateResponseInitializeStateResult(r: Reader, v
 }
 
 export interface InitializeShareGroupStateResponse {
-  /** The initialization results */
+  /** The initialization results. */
   results: InitializeShareGroupStateResponseInitializeStateResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

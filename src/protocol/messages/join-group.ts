@@ -292,6 +292,7 @@ export interface JoinGroupResponse {
   skipAssignment: boolean;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
+  /** The group members. */
   members: JoinGroupResponseMember[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -438,7 +439,7 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
   minVersion: 0,
   maxVersion: 9,
   flexibleFrom: 6,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 6 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 6 ? 1 : 0),
   encodeRequest: encodeJoinGroupRequest,

@@ -8,9 +8,9 @@ import type { DataCodec, Encodable, TaggedField } from '../codec.ts';
 // KRaftVersionRecord (data): versions 0-0.
 
 export interface KRaftVersionRecord {
-  /** The version of the kraft version record */
+  /** The version of the kraft version record. */
   version: number;
-  /** The kraft protocol version */
+  /** The kraft protocol version. */
   kRaftVersion: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -10,8 +10,9 @@ import type { DataCodec, Encodable, TaggedField } from '../codec.ts';
 // LeaderChangeMessage (data): versions 0-1.
 
 export interface LeaderChangeMessageVoter {
+  /** The ID of the voter. */
   voterId: number;
-  /** The directory id of the voter */
+  /** The directory id of the voter. */
   voterDirectoryId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -59,13 +60,13 @@ function readLeaderChangeMessageVoter(r: Reader, v: number): LeaderChangeMessage
 }
 
 export interface LeaderChangeMessage {
-  /** The version of the leader change message */
+  /** The version of the leader change message. */
   version: number;
-  /** The ID of the newly elected leader */
+  /** The ID of the newly elected leader. */
   leaderId: number;
-  /** The set of voters in the quorum for this epoch */
+  /** The set of voters in the quorum for this epoch. */
   voters: LeaderChangeMessageVoter[];
-  /** The voters who voted for the leader at the time of election */
+  /** The voters who voted for the leader at the time of election. */
   grantingVoters: LeaderChangeMessageVoter[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -342,7 +342,7 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeLeaveGroupRequest,

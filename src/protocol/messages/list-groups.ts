@@ -294,7 +294,7 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeListGroupsRequest,

@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ListOffsets (API key 2): versions 0-10, flexible from v6.
+// ListOffsets (API key 2): versions 1-11, flexible from v6.
 
 export interface ListOffsetsRequestListOffsetsPartition {
   /** The partition index. */
@@ -15,8 +15,6 @@ export interface ListOffsetsRequestListOffsetsPartition {
   currentLeaderEpoch: number;
   /** The current timestamp. */
   timestamp: bigint;
-  /** The maximum number of offsets to report. */
-  maxNumOffsets: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -35,18 +33,13 @@ function writeListOffsetsRequestListOffsetsPartition(w: Writer, v: number, x: En
     const f_timestamp = x.timestamp === undefined ? 0n : x.timestamp;
     w.int64(f_timestamp);
   }
-  if (v <= 0) {
-    const f_maxNumOffsets = x.maxNumOffsets === undefined ? 1 : x.maxNumOffsets;
-    w.int32(f_maxNumOffsets);
-  }
-  else if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) unsupportedField("ListOffsetsRequestListOffsetsPartition.maxNumOffsets", v);
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_ListOffsetsRequestListOffsetsPartition = ["(start)","partitionIndex","currentLeaderEpoch","timestamp","maxNumOffsets","(tagged fields)"];
+const FIELDS_ListOffsetsRequestListOffsetsPartition = ["(start)","partitionIndex","currentLeaderEpoch","timestamp","(tagged fields)"];
 
 function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListOffsetsRequestListOffsetsPartition {
   const flex = v >= 6;
@@ -61,14 +54,9 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListO
     }
     field = 3;
     const l_timestamp: bigint = r.int64();
-    field = 4;
-    let l_maxNumOffsets: number = 1;
-    if (v <= 0) {
-      l_maxNumOffsets = r.int32();
-    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 5;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -76,7 +64,7 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListO
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { partitionIndex: l_partitionIndex, currentLeaderEpoch: l_currentLeaderEpoch, timestamp: l_timestamp, maxNumOffsets: l_maxNumOffsets, unknownTaggedFields };
+    return { partitionIndex: l_partitionIndex, currentLeaderEpoch: l_currentLeaderEpoch, timestamp: l_timestamp, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ListOffsetsRequestListOffsetsPartition[field], r.offset);
   }
@@ -149,7 +137,7 @@ function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffse
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
   /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
@@ -234,7 +222,7 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
 
 export function encodeListOffsetsRequest(w: Writer, v: number, m: Encodable<ListOffsetsRequest>): void {
 
-  checkVersion("ListOffsetsRequest", v, 0, 10, true);
+  checkVersion("ListOffsetsRequest", v, 1, 11, true);
 
   writeListOffsetsRequest(w, v, m);
 
@@ -242,7 +230,7 @@ export function encodeListOffsetsRequest(w: Writer, v: number, m: Encodable<List
 
 export function decodeListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
 
-  checkVersion("ListOffsetsRequest", v, 0, 10, false);
+  checkVersion("ListOffsetsRequest", v, 1, 11, false);
 
   const start = r.offset;
 
@@ -263,12 +251,11 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number;
   /** The partition error code, or 0 if there was no error. */
   errorCode: number;
-  /** The result offsets. */
-  oldStyleOffsets: bigint[];
   /** The timestamp associated with the returned offset. */
   timestamp: bigint;
   /** The returned offset. */
   offset: bigint;
+  /** The leader epoch associated with the returned offset. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -284,23 +271,14 @@ function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: numb
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
     w.int16(f_errorCode);
   }
-  if (v <= 0) {
-    const f_oldStyleOffsets = x.oldStyleOffsets === undefined ? [] : x.oldStyleOffsets;
-    if (f_oldStyleOffsets == null) missing("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets");
-    flex ? w.compactArrayLength(f_oldStyleOffsets.length) : w.arrayLength(f_oldStyleOffsets.length);
-    for (const e of f_oldStyleOffsets) w.int64(e);
-  }
-  else if (x.oldStyleOffsets !== undefined && x.oldStyleOffsets !== null && x.oldStyleOffsets.length > 0) unsupportedField("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets", v);
-  if (v >= 1) {
+  {
     const f_timestamp = x.timestamp === undefined ? -1n : x.timestamp;
     w.int64(f_timestamp);
   }
-  else if (x.timestamp !== undefined && x.timestamp !== -1n) unsupportedField("ListOffsetsResponseListOffsetsPartitionResponse.timestamp", v);
-  if (v >= 1) {
+  {
     const f_offset = x.offset === undefined ? -1n : x.offset;
     w.int64(f_offset);
   }
-  else if (x.offset !== undefined && x.offset !== -1n) unsupportedField("ListOffsetsResponseListOffsetsPartitionResponse.offset", v);
   if (v >= 4) {
     const f_leaderEpoch = x.leaderEpoch === undefined ? -1 : x.leaderEpoch;
     w.int32(f_leaderEpoch);
@@ -312,7 +290,7 @@ function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: numb
   }
 }
 
-const FIELDS_ListOffsetsResponseListOffsetsPartitionResponse = ["(start)","partitionIndex","errorCode","oldStyleOffsets","timestamp","offset","leaderEpoch","(tagged fields)"];
+const FIELDS_ListOffsetsResponseListOffsetsPartitionResponse = ["(start)","partitionIndex","errorCode","timestamp","offset","leaderEpoch","(tagged fields)"];
 
 function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: number): ListOffsetsResponseListOffsetsPartitionResponse {
   const flex = v >= 6;
@@ -323,35 +301,17 @@ function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: numbe
     field = 2;
     const l_errorCode: number = r.int16();
     field = 3;
-    let l_oldStyleOffsets: bigint[] = [];
-    if (v <= 0) {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
-      if (n === null) throw new ProtocolDecodeError('null array where an array is required');
-      let a: bigint[] | null = null;
-      if (n !== null) {
-        a = [];
-        for (let i = 0; i < n; i++) a.push(r.int64());
-      }
-      l_oldStyleOffsets = a!;
-    }
+    const l_timestamp: bigint = r.int64();
     field = 4;
-    let l_timestamp: bigint = -1n;
-    if (v >= 1) {
-      l_timestamp = r.int64();
-    }
+    const l_offset: bigint = r.int64();
     field = 5;
-    let l_offset: bigint = -1n;
-    if (v >= 1) {
-      l_offset = r.int64();
-    }
-    field = 6;
     let l_leaderEpoch: number = -1;
     if (v >= 4) {
       l_leaderEpoch = r.int32();
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 7;
+      field = 6;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -359,14 +319,14 @@ function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: numbe
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { partitionIndex: l_partitionIndex, errorCode: l_errorCode, oldStyleOffsets: l_oldStyleOffsets, timestamp: l_timestamp, offset: l_offset, leaderEpoch: l_leaderEpoch, unknownTaggedFields };
+    return { partitionIndex: l_partitionIndex, errorCode: l_errorCode, timestamp: l_timestamp, offset: l_offset, leaderEpoch: l_leaderEpoch, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ListOffsetsResponseListOffsetsPartitionResponse[field], r.offset);
   }
 }
 
 export interface ListOffsetsResponseListOffsetsTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** Each partition in the response. */
   partitions: ListOffsetsResponseListOffsetsPartitionResponse[];
@@ -497,7 +457,7 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
 
 export function encodeListOffsetsResponse(w: Writer, v: number, m: Encodable<ListOffsetsResponse>): void {
 
-  checkVersion("ListOffsetsResponse", v, 0, 10, true);
+  checkVersion("ListOffsetsResponse", v, 1, 11, true);
 
   writeListOffsetsResponse(w, v, m);
 
@@ -505,7 +465,7 @@ export function encodeListOffsetsResponse(w: Writer, v: number, m: Encodable<Lis
 
 export function decodeListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
 
-  checkVersion("ListOffsetsResponse", v, 0, 10, false);
+  checkVersion("ListOffsetsResponse", v, 1, 11, false);
 
   const start = r.offset;
 
@@ -524,10 +484,10 @@ export function decodeListOffsetsResponse(r: Reader, v: number): ListOffsetsResp
 export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: 2,
   name: "ListOffsets",
-  minVersion: 0,
-  maxVersion: 10,
+  minVersion: 1,
+  maxVersion: 11,
   flexibleFrom: 6,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 6 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 6 ? 1 : 0),
   encodeRequest: encodeListOffsetsRequest,

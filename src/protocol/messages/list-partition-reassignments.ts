@@ -9,7 +9,7 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // ListPartitionReassignments (API key 46): versions 0-0, flexible from v0.
 
 export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** The partitions to list partition reassignments for. */
   partitionIndexes: number[];
@@ -308,7 +308,7 @@ function readListPartitionReassignmentsResponseOngoingTopicReassignment(r: Reade
 export interface ListPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top-level error code, or 0 if there was no error */
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
@@ -410,7 +410,7 @@ export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequ
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
-  listeners: ["broker","controller","zkBroker"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeListPartitionReassignmentsRequest,

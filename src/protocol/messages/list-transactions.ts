@@ -6,15 +6,17 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ListTransactions (API key 66): versions 0-1, flexible from v0.
+// ListTransactions (API key 66): versions 0-2, flexible from v0.
 
 export interface ListTransactionsRequest {
-  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned */
+  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
   stateFilters: string[];
-  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned */
+  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. */
   producerIdFilters: bigint[];
-  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned */
+  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. */
   durationFilter: bigint;
+  /** The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions are returned; Otherwise then only the transactions matching the given regular expression will be returned. */
+  transactionalIdPattern: string | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -37,11 +39,16 @@ function writeListTransactionsRequest(w: Writer, v: number, x: Encodable<ListTra
     w.int64(f_durationFilter);
   }
   else if (x.durationFilter !== undefined && x.durationFilter !== -1n) unsupportedField("ListTransactionsRequest.durationFilter", v);
+  if (v >= 2) {
+    const f_transactionalIdPattern = x.transactionalIdPattern === undefined ? null : x.transactionalIdPattern;
+    w.compactNullableString(f_transactionalIdPattern);
+  }
+  else if (x.transactionalIdPattern !== undefined && x.transactionalIdPattern !== null) unsupportedField("ListTransactionsRequest.transactionalIdPattern", v);
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_ListTransactionsRequest = ["(start)","stateFilters","producerIdFilters","durationFilter","(tagged fields)"];
+const FIELDS_ListTransactionsRequest = ["(start)","stateFilters","producerIdFilters","durationFilter","transactionalIdPattern","(tagged fields)"];
 
 function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequest {
   let field = 0;
@@ -75,15 +82,20 @@ function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequ
     if (v >= 1) {
       l_durationFilter = r.int64();
     }
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 4;
+    let l_transactionalIdPattern: string | null = null;
+    if (v >= 2) {
+      l_transactionalIdPattern = r.compactNullableString();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 5;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { stateFilters: l_stateFilters, producerIdFilters: l_producerIdFilters, durationFilter: l_durationFilter, unknownTaggedFields };
+    return { stateFilters: l_stateFilters, producerIdFilters: l_producerIdFilters, durationFilter: l_durationFilter, transactionalIdPattern: l_transactionalIdPattern, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ListTransactionsRequest[field], r.offset);
   }
@@ -91,7 +103,7 @@ function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequ
 
 export function encodeListTransactionsRequest(w: Writer, v: number, m: Encodable<ListTransactionsRequest>): void {
 
-  checkVersion("ListTransactionsRequest", v, 0, 1, true);
+  checkVersion("ListTransactionsRequest", v, 0, 2, true);
 
   writeListTransactionsRequest(w, v, m);
 
@@ -99,7 +111,7 @@ export function encodeListTransactionsRequest(w: Writer, v: number, m: Encodable
 
 export function decodeListTransactionsRequest(r: Reader, v: number): ListTransactionsRequest {
 
-  checkVersion("ListTransactionsRequest", v, 0, 1, false);
+  checkVersion("ListTransactionsRequest", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -116,9 +128,11 @@ export function decodeListTransactionsRequest(r: Reader, v: number): ListTransac
 }
 
 export interface ListTransactionsResponseTransactionState {
+  /** The transactional id. */
   transactionalId: string;
+  /** The producer id. */
   producerId: bigint;
-  /** The current transaction state of the producer */
+  /** The current transaction state of the producer. */
   transactionState: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -171,9 +185,11 @@ function readListTransactionsResponseTransactionState(r: Reader, v: number): Lis
 export interface ListTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
-  /** Set of state filters provided in the request which were unknown to the transaction coordinator */
+  /** Set of state filters provided in the request which were unknown to the transaction coordinator. */
   unknownStateFilters: string[];
+  /** The current state of the transaction for the transactional id. */
   transactionStates: ListTransactionsResponseTransactionState[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -253,7 +269,7 @@ function readListTransactionsResponse(r: Reader, v: number): ListTransactionsRes
 
 export function encodeListTransactionsResponse(w: Writer, v: number, m: Encodable<ListTransactionsResponse>): void {
 
-  checkVersion("ListTransactionsResponse", v, 0, 1, true);
+  checkVersion("ListTransactionsResponse", v, 0, 2, true);
 
   writeListTransactionsResponse(w, v, m);
 
@@ -261,7 +277,7 @@ export function encodeListTransactionsResponse(w: Writer, v: number, m: Encodabl
 
 export function decodeListTransactionsResponse(r: Reader, v: number): ListTransactionsResponse {
 
-  checkVersion("ListTransactionsResponse", v, 0, 1, false);
+  checkVersion("ListTransactionsResponse", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -281,9 +297,9 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
   apiKey: 66,
   name: "ListTransactions",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeListTransactionsRequest,

@@ -7,7 +7,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// Metadata (API key 3): versions 0-12, flexible from v9.
+// Metadata (API key 3): versions 0-13, flexible from v9.
 
 export interface MetadataRequestTopic {
   /** The topic id. */
@@ -161,7 +161,7 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
 
 export function encodeMetadataRequest(w: Writer, v: number, m: Encodable<MetadataRequest>): void {
 
-  checkVersion("MetadataRequest", v, 0, 12, true);
+  checkVersion("MetadataRequest", v, 0, 13, true);
 
   writeMetadataRequest(w, v, m);
 
@@ -169,7 +169,7 @@ export function encodeMetadataRequest(w: Writer, v: number, m: Encodable<Metadat
 
 export function decodeMetadataRequest(r: Reader, v: number): MetadataRequest {
 
-  checkVersion("MetadataRequest", v, 0, 12, false);
+  checkVersion("MetadataRequest", v, 0, 13, false);
 
   const start = r.offset;
 
@@ -506,6 +506,8 @@ export interface MetadataResponse {
   topics: MetadataResponseTopic[];
   /** 32-bit bitfield to represent authorized operations for this cluster. */
   clusterAuthorizedOperations: number;
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -541,13 +543,17 @@ function writeMetadataResponse(w: Writer, v: number, x: Encodable<MetadataRespon
     w.int32(f_clusterAuthorizedOperations);
   }
   else if (x.clusterAuthorizedOperations !== undefined && x.clusterAuthorizedOperations !== -2147483648) unsupportedField("MetadataResponse.clusterAuthorizedOperations", v);
+  if (v >= 13) {
+    const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
+    w.int16(f_errorCode);
+  }
   if (flex) {
     if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
     else w.uvarint(0);
   }
 }
 
-const FIELDS_MetadataResponse = ["(start)","throttleTimeMs","brokers","clusterId","controllerId","topics","clusterAuthorizedOperations","(tagged fields)"];
+const FIELDS_MetadataResponse = ["(start)","throttleTimeMs","brokers","clusterId","controllerId","topics","clusterAuthorizedOperations","errorCode","(tagged fields)"];
 
 function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   const flex = v >= 9;
@@ -597,9 +603,14 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
     if (v >= 8 && v <= 10) {
       l_clusterAuthorizedOperations = r.int32();
     }
+    field = 7;
+    let l_errorCode: number = 0;
+    if (v >= 13) {
+      l_errorCode = r.int16();
+    }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 7;
+      field = 8;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -607,7 +618,7 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { throttleTimeMs: l_throttleTimeMs, brokers: l_brokers, clusterId: l_clusterId, controllerId: l_controllerId, topics: l_topics, clusterAuthorizedOperations: l_clusterAuthorizedOperations, unknownTaggedFields };
+    return { throttleTimeMs: l_throttleTimeMs, brokers: l_brokers, clusterId: l_clusterId, controllerId: l_controllerId, topics: l_topics, clusterAuthorizedOperations: l_clusterAuthorizedOperations, errorCode: l_errorCode, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_MetadataResponse[field], r.offset);
   }
@@ -615,7 +626,7 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
 
 export function encodeMetadataResponse(w: Writer, v: number, m: Encodable<MetadataResponse>): void {
 
-  checkVersion("MetadataResponse", v, 0, 12, true);
+  checkVersion("MetadataResponse", v, 0, 13, true);
 
   writeMetadataResponse(w, v, m);
 
@@ -623,7 +634,7 @@ export function encodeMetadataResponse(w: Writer, v: number, m: Encodable<Metada
 
 export function decodeMetadataResponse(r: Reader, v: number): MetadataResponse {
 
-  checkVersion("MetadataResponse", v, 0, 12, false);
+  checkVersion("MetadataResponse", v, 0, 13, false);
 
   const start = r.offset;
 
@@ -643,9 +654,9 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   apiKey: 3,
   name: "Metadata",
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleFrom: 9,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 9 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 9 ? 1 : 0),
   encodeRequest: encodeMetadataRequest,

@@ -2,11 +2,12 @@
 /* eslint-disable */
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
+import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// OffsetCommit (API key 8): versions 0-9, flexible from v8.
+// OffsetCommit (API key 8): versions 2-10, flexible from v8.
 
 export interface OffsetCommitRequestPartition {
   /** The partition index. */
@@ -15,8 +16,6 @@ export interface OffsetCommitRequestPartition {
   committedOffset: bigint;
   /** The leader epoch of this partition. */
   committedLeaderEpoch: number;
-  /** The timestamp of the commit. */
-  commitTimestamp: bigint;
   /** Any associated metadata the client wants to keep. */
   committedMetadata: string | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -37,11 +36,6 @@ function writeOffsetCommitRequestPartition(w: Writer, v: number, x: Encodable<Of
     const f_committedLeaderEpoch = x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch;
     w.int32(f_committedLeaderEpoch);
   }
-  if (v >= 1 && v <= 1) {
-    const f_commitTimestamp = x.commitTimestamp === undefined ? -1n : x.commitTimestamp;
-    w.int64(f_commitTimestamp);
-  }
-  else if (x.commitTimestamp !== undefined && x.commitTimestamp !== -1n) unsupportedField("OffsetCommitRequestPartition.commitTimestamp", v);
   {
     const f_committedMetadata = x.committedMetadata === undefined ? "" : x.committedMetadata;
     flex ? w.compactNullableString(f_committedMetadata) : w.nullableString(f_committedMetadata);
@@ -52,7 +46,7 @@ function writeOffsetCommitRequestPartition(w: Writer, v: number, x: Encodable<Of
   }
 }
 
-const FIELDS_OffsetCommitRequestPartition = ["(start)","partitionIndex","committedOffset","committedLeaderEpoch","commitTimestamp","committedMetadata","(tagged fields)"];
+const FIELDS_OffsetCommitRequestPartition = ["(start)","partitionIndex","committedOffset","committedLeaderEpoch","committedMetadata","(tagged fields)"];
 
 function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitRequestPartition {
   const flex = v >= 8;
@@ -68,15 +62,10 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
       l_committedLeaderEpoch = r.int32();
     }
     field = 4;
-    let l_commitTimestamp: bigint = -1n;
-    if (v >= 1 && v <= 1) {
-      l_commitTimestamp = r.int64();
-    }
-    field = 5;
     const l_committedMetadata: string | null = flex ? r.compactNullableString() : r.nullableString();
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 6;
+      field = 5;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -84,7 +73,7 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { partitionIndex: l_partitionIndex, committedOffset: l_committedOffset, committedLeaderEpoch: l_committedLeaderEpoch, commitTimestamp: l_commitTimestamp, committedMetadata: l_committedMetadata, unknownTaggedFields };
+    return { partitionIndex: l_partitionIndex, committedOffset: l_committedOffset, committedLeaderEpoch: l_committedLeaderEpoch, committedMetadata: l_committedMetadata, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_OffsetCommitRequestPartition[field], r.offset);
   }
@@ -93,6 +82,8 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
 export interface OffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** Each partition to commit offsets for. */
   partitions: OffsetCommitRequestPartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -101,10 +92,15 @@ export interface OffsetCommitRequestTopic {
 
 function writeOffsetCommitRequestTopic(w: Writer, v: number, x: Encodable<OffsetCommitRequestTopic>): void {
   const flex = v >= 8;
-  {
+  if (v <= 9) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("OffsetCommitRequestTopic.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 10) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("OffsetCommitRequestTopic.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
@@ -118,15 +114,23 @@ function writeOffsetCommitRequestTopic(w: Writer, v: number, x: Encodable<Offset
   }
 }
 
-const FIELDS_OffsetCommitRequestTopic = ["(start)","name","partitions","(tagged fields)"];
+const FIELDS_OffsetCommitRequestTopic = ["(start)","name","topicId","partitions","(tagged fields)"];
 
 function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
   const flex = v >= 8;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 9) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 10) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitions: OffsetCommitRequestPartition[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -140,7 +144,7 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -148,7 +152,7 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitions: l_partitions, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_OffsetCommitRequestTopic[field], r.offset);
   }
@@ -178,11 +182,11 @@ function writeOffsetCommitRequest(w: Writer, v: number, x: Encodable<OffsetCommi
     if (f_groupId == null) missing("OffsetCommitRequest.groupId");
     flex ? w.compactString(f_groupId) : w.string(f_groupId);
   }
-  if (v >= 1) {
+  {
     const f_generationIdOrMemberEpoch = x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch;
     w.int32(f_generationIdOrMemberEpoch);
   }
-  if (v >= 1) {
+  {
     const f_memberId = x.memberId === undefined ? "" : x.memberId;
     if (f_memberId == null) missing("OffsetCommitRequest.memberId");
     flex ? w.compactString(f_memberId) : w.string(f_memberId);
@@ -192,7 +196,7 @@ function writeOffsetCommitRequest(w: Writer, v: number, x: Encodable<OffsetCommi
     flex ? w.compactNullableString(f_groupInstanceId) : w.nullableString(f_groupInstanceId);
   }
   else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) unsupportedField("OffsetCommitRequest.groupInstanceId", v);
-  if (v >= 2 && v <= 4) {
+  if (v <= 4) {
     const f_retentionTimeMs = x.retentionTimeMs === undefined ? -1n : x.retentionTimeMs;
     w.int64(f_retentionTimeMs);
   }
@@ -217,15 +221,9 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
     field = 1;
     const l_groupId: string = flex ? r.compactString() : r.string();
     field = 2;
-    let l_generationIdOrMemberEpoch: number = -1;
-    if (v >= 1) {
-      l_generationIdOrMemberEpoch = r.int32();
-    }
+    const l_generationIdOrMemberEpoch: number = r.int32();
     field = 3;
-    let l_memberId: string = "";
-    if (v >= 1) {
-      l_memberId = flex ? r.compactString() : r.string();
-    }
+    const l_memberId: string = flex ? r.compactString() : r.string();
     field = 4;
     let l_groupInstanceId: string | null = null;
     if (v >= 7) {
@@ -233,7 +231,7 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
     }
     field = 5;
     let l_retentionTimeMs: bigint = -1n;
-    if (v >= 2 && v <= 4) {
+    if (v <= 4) {
       l_retentionTimeMs = r.int64();
     }
     field = 6;
@@ -266,7 +264,7 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
 
 export function encodeOffsetCommitRequest(w: Writer, v: number, m: Encodable<OffsetCommitRequest>): void {
 
-  checkVersion("OffsetCommitRequest", v, 0, 9, true);
+  checkVersion("OffsetCommitRequest", v, 2, 10, true);
 
   writeOffsetCommitRequest(w, v, m);
 
@@ -274,7 +272,7 @@ export function encodeOffsetCommitRequest(w: Writer, v: number, m: Encodable<Off
 
 export function decodeOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
 
-  checkVersion("OffsetCommitRequest", v, 0, 9, false);
+  checkVersion("OffsetCommitRequest", v, 2, 10, false);
 
   const start = r.offset;
 
@@ -344,6 +342,8 @@ function readOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitRe
 export interface OffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The responses for each partition in the topic. */
   partitions: OffsetCommitResponsePartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -352,10 +352,15 @@ export interface OffsetCommitResponseTopic {
 
 function writeOffsetCommitResponseTopic(w: Writer, v: number, x: Encodable<OffsetCommitResponseTopic>): void {
   const flex = v >= 8;
-  {
+  if (v <= 9) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("OffsetCommitResponseTopic.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 10) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("OffsetCommitResponseTopic.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
@@ -369,15 +374,23 @@ function writeOffsetCommitResponseTopic(w: Writer, v: number, x: Encodable<Offse
   }
 }
 
-const FIELDS_OffsetCommitResponseTopic = ["(start)","name","partitions","(tagged fields)"];
+const FIELDS_OffsetCommitResponseTopic = ["(start)","name","topicId","partitions","(tagged fields)"];
 
 function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
   const flex = v >= 8;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 9) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 10) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitions: OffsetCommitResponsePartition[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -391,7 +404,7 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -399,7 +412,7 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitions: l_partitions, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_OffsetCommitResponseTopic[field], r.offset);
   }
@@ -473,7 +486,7 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
 
 export function encodeOffsetCommitResponse(w: Writer, v: number, m: Encodable<OffsetCommitResponse>): void {
 
-  checkVersion("OffsetCommitResponse", v, 0, 9, true);
+  checkVersion("OffsetCommitResponse", v, 2, 10, true);
 
   writeOffsetCommitResponse(w, v, m);
 
@@ -481,7 +494,7 @@ export function encodeOffsetCommitResponse(w: Writer, v: number, m: Encodable<Of
 
 export function decodeOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
 
-  checkVersion("OffsetCommitResponse", v, 0, 9, false);
+  checkVersion("OffsetCommitResponse", v, 2, 10, false);
 
   const start = r.offset;
 
@@ -500,10 +513,10 @@ export function decodeOffsetCommitResponse(r: Reader, v: number): OffsetCommitRe
 export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> = {
   apiKey: 8,
   name: "OffsetCommit",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 2,
+  maxVersion: 10,
   flexibleFrom: 8,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 8 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 8 ? 1 : 0),
   encodeRequest: encodeOffsetCommitRequest,

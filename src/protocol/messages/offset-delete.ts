@@ -82,7 +82,7 @@ function readOffsetDeleteRequestTopic(r: Reader, v: number): OffsetDeleteRequest
 export interface OffsetDeleteRequest {
   /** The unique group identifier. */
   groupId: string;
-  /** The topics to delete offsets for */
+  /** The topics to delete offsets for. */
   topics: OffsetDeleteRequestTopic[];
 }
 
@@ -315,7 +315,7 @@ export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> =
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: Infinity,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: () => 1,
   responseHeaderVersion: () => 0,
   encodeRequest: encodeOffsetDeleteRequest,

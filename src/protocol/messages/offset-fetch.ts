@@ -2,11 +2,12 @@
 /* eslint-disable */
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
+import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// OffsetFetch (API key 9): versions 0-9, flexible from v6.
+// OffsetFetch (API key 9): versions 1-10, flexible from v6.
 
 export interface OffsetFetchRequestTopic {
   /** The topic name. */
@@ -75,6 +76,8 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
 export interface OffsetFetchRequestTopics {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes: number[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -82,10 +85,15 @@ export interface OffsetFetchRequestTopics {
 }
 
 function writeOffsetFetchRequestTopics(w: Writer, v: number, x: Encodable<OffsetFetchRequestTopics>): void {
-  {
+  if (v <= 9) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("OffsetFetchRequestTopics.name");
     w.compactString(f_name);
+  }
+  if (v >= 10) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("OffsetFetchRequestTopics.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitionIndexes = x.partitionIndexes === undefined ? [] : x.partitionIndexes;
@@ -97,14 +105,22 @@ function writeOffsetFetchRequestTopics(w: Writer, v: number, x: Encodable<Offset
   else w.uvarint(0);
 }
 
-const FIELDS_OffsetFetchRequestTopics = ["(start)","name","partitionIndexes","(tagged fields)"];
+const FIELDS_OffsetFetchRequestTopics = ["(start)","name","topicId","partitionIndexes","(tagged fields)"];
 
 function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestTopics {
   let field = 0;
   try {
     field = 1;
-    const l_name: string = r.compactString();
+    let l_name: string = "";
+    if (v <= 9) {
+      l_name = r.compactString();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 10) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitionIndexes: number[];
     {
       const n = r.compactArrayLength();
@@ -117,14 +133,14 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
       l_partitionIndexes = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
+    field = 4;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { name: l_name, partitionIndexes: l_partitionIndexes, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitionIndexes: l_partitionIndexes, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_OffsetFetchRequestTopics[field], r.offset);
   }
@@ -133,7 +149,7 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
 export interface OffsetFetchRequestGroup {
   /** The group ID. */
   groupId: string;
-  /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
+  /** The member id. */
   memberId: string | null;
   /** The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch: number;
@@ -216,7 +232,7 @@ export interface OffsetFetchRequest {
   groupId: string;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics: OffsetFetchRequestTopic[] | null;
-  /** Each group we would like to fetch offsets for */
+  /** Each group we would like to fetch offsets for. */
   groups: OffsetFetchRequestGroup[];
   /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
   requireStable: boolean;
@@ -318,7 +334,7 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
 
 export function encodeOffsetFetchRequest(w: Writer, v: number, m: Encodable<OffsetFetchRequest>): void {
 
-  checkVersion("OffsetFetchRequest", v, 0, 9, true);
+  checkVersion("OffsetFetchRequest", v, 1, 10, true);
 
   writeOffsetFetchRequest(w, v, m);
 
@@ -326,7 +342,7 @@ export function encodeOffsetFetchRequest(w: Writer, v: number, m: Encodable<Offs
 
 export function decodeOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
 
-  checkVersion("OffsetFetchRequest", v, 0, 9, false);
+  checkVersion("OffsetFetchRequest", v, 1, 10, false);
 
   const start = r.offset;
 
@@ -423,7 +439,7 @@ function readOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResp
 export interface OffsetFetchResponseTopic {
   /** The topic name. */
   name: string;
-  /** The responses per partition */
+  /** The responses per partition. */
   partitions: OffsetFetchResponsePartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -556,17 +572,24 @@ function readOffsetFetchResponsePartitions(r: Reader, v: number): OffsetFetchRes
 export interface OffsetFetchResponseTopics {
   /** The topic name. */
   name: string;
-  /** The responses per partition */
+  /** The topic ID. */
+  topicId: string;
+  /** The responses per partition. */
   partitions: OffsetFetchResponsePartitions[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
 
 function writeOffsetFetchResponseTopics(w: Writer, v: number, x: Encodable<OffsetFetchResponseTopics>): void {
-  {
+  if (v <= 9) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("OffsetFetchResponseTopics.name");
     w.compactString(f_name);
+  }
+  if (v >= 10) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("OffsetFetchResponseTopics.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
@@ -578,14 +601,22 @@ function writeOffsetFetchResponseTopics(w: Writer, v: number, x: Encodable<Offse
   else w.uvarint(0);
 }
 
-const FIELDS_OffsetFetchResponseTopics = ["(start)","name","partitions","(tagged fields)"];
+const FIELDS_OffsetFetchResponseTopics = ["(start)","name","topicId","partitions","(tagged fields)"];
 
 function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchResponseTopics {
   let field = 0;
   try {
     field = 1;
-    const l_name: string = r.compactString();
+    let l_name: string = "";
+    if (v <= 9) {
+      l_name = r.compactString();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 10) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitions: OffsetFetchResponsePartitions[];
     {
       const n = r.compactArrayLength();
@@ -598,14 +629,14 @@ function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchRespons
       l_partitions = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 3;
+    field = 4;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { name: l_name, partitions: l_partitions, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_OffsetFetchResponseTopics[field], r.offset);
   }
@@ -778,7 +809,7 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
 
 export function encodeOffsetFetchResponse(w: Writer, v: number, m: Encodable<OffsetFetchResponse>): void {
 
-  checkVersion("OffsetFetchResponse", v, 0, 9, true);
+  checkVersion("OffsetFetchResponse", v, 1, 10, true);
 
   writeOffsetFetchResponse(w, v, m);
 
@@ -786,7 +817,7 @@ export function encodeOffsetFetchResponse(w: Writer, v: number, m: Encodable<Off
 
 export function decodeOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
 
-  checkVersion("OffsetFetchResponse", v, 0, 9, false);
+  checkVersion("OffsetFetchResponse", v, 1, 10, false);
 
   const start = r.offset;
 
@@ -805,10 +836,10 @@ export function decodeOffsetFetchResponse(r: Reader, v: number): OffsetFetchResp
 export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: 9,
   name: "OffsetFetch",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 1,
+  maxVersion: 10,
   flexibleFrom: 6,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 6 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 6 ? 1 : 0),
   encodeRequest: encodeOffsetFetchRequest,

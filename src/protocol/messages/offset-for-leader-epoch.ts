@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// OffsetForLeaderEpoch (API key 23): versions 0-4, flexible from v4.
+// OffsetForLeaderEpoch (API key 23): versions 2-4, flexible from v4.
 
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   /** The partition index. */
@@ -25,7 +25,7 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, v: 
     const f_partition = x.partition === undefined ? 0 : x.partition;
     w.int32(f_partition);
   }
-  if (v >= 2) {
+  {
     const f_currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch;
     w.int32(f_currentLeaderEpoch);
   }
@@ -48,10 +48,7 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, v: n
     field = 1;
     const l_partition: number = r.int32();
     field = 2;
-    let l_currentLeaderEpoch: number = -1;
-    if (v >= 2) {
-      l_currentLeaderEpoch = r.int32();
-    }
+    const l_currentLeaderEpoch: number = r.int32();
     field = 3;
     const l_leaderEpoch: number = r.int32();
     let unknownTaggedFields: TaggedField[] | undefined;
@@ -202,7 +199,7 @@ function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderE
 
 export function encodeOffsetForLeaderEpochRequest(w: Writer, v: number, m: Encodable<OffsetForLeaderEpochRequest>): void {
 
-  checkVersion("OffsetForLeaderEpochRequest", v, 0, 4, true);
+  checkVersion("OffsetForLeaderEpochRequest", v, 2, 4, true);
 
   writeOffsetForLeaderEpochRequest(w, v, m);
 
@@ -210,7 +207,7 @@ export function encodeOffsetForLeaderEpochRequest(w: Writer, v: number, m: Encod
 
 export function decodeOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderEpochRequest {
 
-  checkVersion("OffsetForLeaderEpochRequest", v, 0, 4, false);
+  checkVersion("OffsetForLeaderEpochRequest", v, 2, 4, false);
 
   const start = r.offset;
 
@@ -249,7 +246,7 @@ function writeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, v: number, x
     const f_partition = x.partition === undefined ? 0 : x.partition;
     w.int32(f_partition);
   }
-  if (v >= 1) {
+  {
     const f_leaderEpoch = x.leaderEpoch === undefined ? -1 : x.leaderEpoch;
     w.int32(f_leaderEpoch);
   }
@@ -274,10 +271,7 @@ function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: number): O
     field = 2;
     const l_partition: number = r.int32();
     field = 3;
-    let l_leaderEpoch: number = -1;
-    if (v >= 1) {
-      l_leaderEpoch = r.int32();
-    }
+    const l_leaderEpoch: number = r.int32();
     field = 4;
     const l_endOffset: bigint = r.int64();
     let unknownTaggedFields: TaggedField[] | undefined;
@@ -371,7 +365,7 @@ export interface OffsetForLeaderEpochResponse {
 
 function writeOffsetForLeaderEpochResponse(w: Writer, v: number, x: Encodable<OffsetForLeaderEpochResponse>): void {
   const flex = v >= 4;
-  if (v >= 2) {
+  {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
   }
@@ -394,10 +388,7 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
   let field = 0;
   try {
     field = 1;
-    let l_throttleTimeMs: number = 0;
-    if (v >= 2) {
-      l_throttleTimeMs = r.int32();
-    }
+    const l_throttleTimeMs: number = r.int32();
     field = 2;
     let l_topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
     {
@@ -428,7 +419,7 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
 
 export function encodeOffsetForLeaderEpochResponse(w: Writer, v: number, m: Encodable<OffsetForLeaderEpochResponse>): void {
 
-  checkVersion("OffsetForLeaderEpochResponse", v, 0, 4, true);
+  checkVersion("OffsetForLeaderEpochResponse", v, 2, 4, true);
 
   writeOffsetForLeaderEpochResponse(w, v, m);
 
@@ -436,7 +427,7 @@ export function encodeOffsetForLeaderEpochResponse(w: Writer, v: number, m: Enco
 
 export function decodeOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeaderEpochResponse {
 
-  checkVersion("OffsetForLeaderEpochResponse", v, 0, 4, false);
+  checkVersion("OffsetForLeaderEpochResponse", v, 2, 4, false);
 
   const start = r.offset;
 
@@ -455,10 +446,10 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, v: number): Offset
 export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
   apiKey: 23,
   name: "OffsetForLeaderEpoch",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 4,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeOffsetForLeaderEpochRequest,

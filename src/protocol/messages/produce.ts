@@ -3,11 +3,12 @@
 import type { Reader } from '../wire/reader.ts';
 import { Reader as SubReader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
+import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// Produce (API key 0): versions 0-11, flexible from v9.
+// Produce (API key 0): versions 3-13, flexible from v9.
 
 export interface ProduceRequestPartitionProduceData {
   /** The partition index. */
@@ -63,6 +64,8 @@ function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRe
 export interface ProduceRequestTopicProduceData {
   /** The topic name. */
   name: string;
+  /** The unique topic ID */
+  topicId: string;
   /** Each partition to produce to. */
   partitionData: ProduceRequestPartitionProduceData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -71,10 +74,15 @@ export interface ProduceRequestTopicProduceData {
 
 function writeProduceRequestTopicProduceData(w: Writer, v: number, x: Encodable<ProduceRequestTopicProduceData>): void {
   const flex = v >= 9;
-  {
+  if (v <= 12) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("ProduceRequestTopicProduceData.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 13) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("ProduceRequestTopicProduceData.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitionData = x.partitionData === undefined ? [] : x.partitionData;
@@ -88,15 +96,23 @@ function writeProduceRequestTopicProduceData(w: Writer, v: number, x: Encodable<
   }
 }
 
-const FIELDS_ProduceRequestTopicProduceData = ["(start)","name","partitionData","(tagged fields)"];
+const FIELDS_ProduceRequestTopicProduceData = ["(start)","name","topicId","partitionData","(tagged fields)"];
 
 function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
   const flex = v >= 9;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 12) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 13) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitionData: ProduceRequestPartitionProduceData[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -110,7 +126,7 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -118,7 +134,7 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitionData: l_partitionData, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitionData: l_partitionData, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ProduceRequestTopicProduceData[field], r.offset);
   }
@@ -139,11 +155,10 @@ export interface ProduceRequest {
 
 function writeProduceRequest(w: Writer, v: number, x: Encodable<ProduceRequest>): void {
   const flex = v >= 9;
-  if (v >= 3) {
+  {
     const f_transactionalId = x.transactionalId === undefined ? null : x.transactionalId;
     flex ? w.compactNullableString(f_transactionalId) : w.nullableString(f_transactionalId);
   }
-  else if (x.transactionalId !== undefined && x.transactionalId !== null) unsupportedField("ProduceRequest.transactionalId", v);
   {
     const f_acks = x.acks === undefined ? 0 : x.acks;
     w.int16(f_acks);
@@ -171,10 +186,7 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
   let field = 0;
   try {
     field = 1;
-    let l_transactionalId: string | null = null;
-    if (v >= 3) {
-      l_transactionalId = flex ? r.compactNullableString() : r.nullableString();
-    }
+    const l_transactionalId: string | null = flex ? r.compactNullableString() : r.nullableString();
     field = 2;
     const l_acks: number = r.int16();
     field = 3;
@@ -209,7 +221,7 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
 
 export function encodeProduceRequest(w: Writer, v: number, m: Encodable<ProduceRequest>): void {
 
-  checkVersion("ProduceRequest", v, 0, 11, true);
+  checkVersion("ProduceRequest", v, 3, 13, true);
 
   writeProduceRequest(w, v, m);
 
@@ -217,7 +229,7 @@ export function encodeProduceRequest(w: Writer, v: number, m: Encodable<ProduceR
 
 export function decodeProduceRequest(r: Reader, v: number): ProduceRequest {
 
-  checkVersion("ProduceRequest", v, 0, 11, false);
+  checkVersion("ProduceRequest", v, 3, 13, false);
 
   const start = r.offset;
 
@@ -234,9 +246,9 @@ export function decodeProduceRequest(r: Reader, v: number): ProduceRequest {
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
-  /** The batch index of the record that cause the batch to be dropped */
+  /** The batch index of the record that caused the batch to be dropped. */
   batchIndex: number;
-  /** The error message of the record that caused the batch to be dropped */
+  /** The error message of the record that caused the batch to be dropped. */
   batchIndexErrorMessage: string | null;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -287,7 +299,7 @@ function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): Pro
 export interface ProduceResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -340,10 +352,11 @@ export interface ProduceResponsePartitionProduceResponse {
   logAppendTimeMs: bigint;
   /** The log start offset. */
   logStartOffset: bigint;
-  /** The batch indices of records that caused the batch to be dropped */
+  /** The batch indices of records that caused the batch to be dropped. */
   recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
-  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped. */
   errorMessage: string | null;
+  /** The leader broker that the producer should use for future requests. */
   currentLeader?: ProduceResponseLeaderIdAndEpoch;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -363,7 +376,7 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, v: number, x: E
     const f_baseOffset = x.baseOffset === undefined ? 0n : x.baseOffset;
     w.int64(f_baseOffset);
   }
-  if (v >= 2) {
+  {
     const f_logAppendTimeMs = x.logAppendTimeMs === undefined ? -1n : x.logAppendTimeMs;
     w.int64(f_logAppendTimeMs);
   }
@@ -409,10 +422,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
     field = 3;
     const l_baseOffset: bigint = r.int64();
     field = 4;
-    let l_logAppendTimeMs: bigint = -1n;
-    if (v >= 2) {
-      l_logAppendTimeMs = r.int64();
-    }
+    const l_logAppendTimeMs: bigint = r.int64();
     field = 5;
     let l_logStartOffset: bigint = -1n;
     if (v >= 5) {
@@ -466,8 +476,10 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
 }
 
 export interface ProduceResponseTopicProduceResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
+  /** The unique topic ID */
+  topicId: string;
   /** Each partition that we produced to within the topic. */
   partitionResponses: ProduceResponsePartitionProduceResponse[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -476,10 +488,15 @@ export interface ProduceResponseTopicProduceResponse {
 
 function writeProduceResponseTopicProduceResponse(w: Writer, v: number, x: Encodable<ProduceResponseTopicProduceResponse>): void {
   const flex = v >= 9;
-  {
+  if (v <= 12) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("ProduceResponseTopicProduceResponse.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 13) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("ProduceResponseTopicProduceResponse.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitionResponses = x.partitionResponses === undefined ? [] : x.partitionResponses;
@@ -493,15 +510,23 @@ function writeProduceResponseTopicProduceResponse(w: Writer, v: number, x: Encod
   }
 }
 
-const FIELDS_ProduceResponseTopicProduceResponse = ["(start)","name","partitionResponses","(tagged fields)"];
+const FIELDS_ProduceResponseTopicProduceResponse = ["(start)","name","topicId","partitionResponses","(tagged fields)"];
 
 function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
   const flex = v >= 9;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 12) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 13) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitionResponses: ProduceResponsePartitionProduceResponse[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -515,7 +540,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -523,7 +548,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitionResponses: l_partitionResponses, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitionResponses: l_partitionResponses, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ProduceResponseTopicProduceResponse[field], r.offset);
   }
@@ -592,7 +617,7 @@ function readProduceResponseNodeEndpoint(r: Reader, v: number): ProduceResponseN
 }
 
 export interface ProduceResponse {
-  /** Each produce response */
+  /** Each produce response. */
   responses: ProduceResponseTopicProduceResponse[];
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -610,7 +635,7 @@ function writeProduceResponse(w: Writer, v: number, x: Encodable<ProduceResponse
     flex ? w.compactArrayLength(f_responses.length) : w.arrayLength(f_responses.length);
     for (const e of f_responses) writeProduceResponseTopicProduceResponse(w, v, e);
   }
-  if (v >= 1) {
+  {
     const f_throttleTimeMs = x.throttleTimeMs === undefined ? 0 : x.throttleTimeMs;
     w.int32(f_throttleTimeMs);
   }
@@ -649,10 +674,7 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
       l_responses = a!;
     }
     field = 2;
-    let l_throttleTimeMs: number = 0;
-    if (v >= 1) {
-      l_throttleTimeMs = r.int32();
-    }
+    const l_throttleTimeMs: number = r.int32();
     let l_nodeEndpoints: ProduceResponseNodeEndpoint[] = [];
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
@@ -692,7 +714,7 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
 
 export function encodeProduceResponse(w: Writer, v: number, m: Encodable<ProduceResponse>): void {
 
-  checkVersion("ProduceResponse", v, 0, 11, true);
+  checkVersion("ProduceResponse", v, 3, 13, true);
 
   writeProduceResponse(w, v, m);
 
@@ -700,7 +722,7 @@ export function encodeProduceResponse(w: Writer, v: number, m: Encodable<Produce
 
 export function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
 
-  checkVersion("ProduceResponse", v, 0, 11, false);
+  checkVersion("ProduceResponse", v, 3, 13, false);
 
   const start = r.offset;
 
@@ -719,10 +741,10 @@ export function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
 export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   apiKey: 0,
   name: "Produce",
-  minVersion: 0,
-  maxVersion: 11,
+  minVersion: 3,
+  maxVersion: 13,
   flexibleFrom: 9,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 9 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 9 ? 1 : 0),
   encodeRequest: encodeProduceRequest,

@@ -7,7 +7,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ReadShareGroupStateSummary (API key 87): versions 0-0, flexible from v0.
+// ReadShareGroupStateSummary (API key 87): versions 0-1, flexible from v0.
 
 export interface ReadShareGroupStateSummaryRequestPartitionData {
   /** The partition index. */
@@ -172,7 +172,7 @@ function readReadShareGroupStateSummaryRequest(r: Reader, v: number): ReadShareG
 
 export function encodeReadShareGroupStateSummaryRequest(w: Writer, v: number, m: Encodable<ReadShareGroupStateSummaryRequest>): void {
 
-  checkVersion("ReadShareGroupStateSummaryRequest", v, 0, 0, true);
+  checkVersion("ReadShareGroupStateSummaryRequest", v, 0, 1, true);
 
   writeReadShareGroupStateSummaryRequest(w, v, m);
 
@@ -180,7 +180,7 @@ export function encodeReadShareGroupStateSummaryRequest(w: Writer, v: number, m:
 
 export function decodeReadShareGroupStateSummaryRequest(r: Reader, v: number): ReadShareGroupStateSummaryRequest {
 
-  checkVersion("ReadShareGroupStateSummaryRequest", v, 0, 0, false);
+  checkVersion("ReadShareGroupStateSummaryRequest", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -205,8 +205,12 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorMessage: string | null;
   /** The state epoch of the share-partition. */
   stateEpoch: number;
+  /** The leader epoch of the share-partition. */
+  leaderEpoch: number;
   /** The share-partition start offset. */
   startOffset: bigint;
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -229,14 +233,22 @@ function writeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, v: nu
     w.int32(f_stateEpoch);
   }
   {
+    const f_leaderEpoch = x.leaderEpoch === undefined ? 0 : x.leaderEpoch;
+    w.int32(f_leaderEpoch);
+  }
+  {
     const f_startOffset = x.startOffset === undefined ? 0n : x.startOffset;
     w.int64(f_startOffset);
+  }
+  if (v >= 1) {
+    const f_deliveryCompleteCount = x.deliveryCompleteCount === undefined ? -1 : x.deliveryCompleteCount;
+    w.int32(f_deliveryCompleteCount);
   }
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_ReadShareGroupStateSummaryResponsePartitionResult = ["(start)","partition","errorCode","errorMessage","stateEpoch","startOffset","(tagged fields)"];
+const FIELDS_ReadShareGroupStateSummaryResponsePartitionResult = ["(start)","partition","errorCode","errorMessage","stateEpoch","leaderEpoch","startOffset","deliveryCompleteCount","(tagged fields)"];
 
 function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader, v: number): ReadShareGroupStateSummaryResponsePartitionResult {
   let field = 0;
@@ -250,23 +262,30 @@ function readReadShareGroupStateSummaryResponsePartitionResult(r: Reader, v: num
     field = 4;
     const l_stateEpoch: number = r.int32();
     field = 5;
-    const l_startOffset: bigint = r.int64();
-    let unknownTaggedFields: TaggedField[] | undefined;
+    const l_leaderEpoch: number = r.int32();
     field = 6;
+    const l_startOffset: bigint = r.int64();
+    field = 7;
+    let l_deliveryCompleteCount: number = -1;
+    if (v >= 1) {
+      l_deliveryCompleteCount = r.int32();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 8;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { partition: l_partition, errorCode: l_errorCode, errorMessage: l_errorMessage, stateEpoch: l_stateEpoch, startOffset: l_startOffset, unknownTaggedFields };
+    return { partition: l_partition, errorCode: l_errorCode, errorMessage: l_errorMessage, stateEpoch: l_stateEpoch, leaderEpoch: l_leaderEpoch, startOffset: l_startOffset, deliveryCompleteCount: l_deliveryCompleteCount, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ReadShareGroupStateSummaryResponsePartitionResult[field], r.offset);
   }
 }
 
 export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: ReadShareGroupStateSummaryResponsePartitionResult[];
@@ -324,7 +343,7 @@ function readReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reader,
 }
 
 export interface ReadShareGroupStateSummaryResponse {
-  /** The read results */
+  /** The read results. */
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -374,7 +393,7 @@ function readReadShareGroupStateSummaryResponse(r: Reader, v: number): ReadShare
 
 export function encodeReadShareGroupStateSummaryResponse(w: Writer, v: number, m: Encodable<ReadShareGroupStateSummaryResponse>): void {
 
-  checkVersion("ReadShareGroupStateSummaryResponse", v, 0, 0, true);
+  checkVersion("ReadShareGroupStateSummaryResponse", v, 0, 1, true);
 
   writeReadShareGroupStateSummaryResponse(w, v, m);
 
@@ -382,7 +401,7 @@ export function encodeReadShareGroupStateSummaryResponse(w: Writer, v: number, m
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, v: number): ReadShareGroupStateSummaryResponse {
 
-  checkVersion("ReadShareGroupStateSummaryResponse", v, 0, 0, false);
+  checkVersion("ReadShareGroupStateSummaryResponse", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -402,7 +421,7 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
   apiKey: 87,
   name: "ReadShareGroupStateSummary",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleFrom: 0,
   listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -197,11 +197,11 @@ export function decodeReadShareGroupStateRequest(r: Reader, v: number): ReadShar
 }
 
 export interface ReadShareGroupStateResponseStateBatch {
-  /** The base offset of this state batch. */
+  /** The first offset of this state batch. */
   firstOffset: bigint;
   /** The last offset of this state batch. */
   lastOffset: bigint;
-  /** The state - 0:Available,2:Acked,4:Archived. */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** The delivery count. */
   deliveryCount: number;
@@ -264,10 +264,11 @@ export interface ReadShareGroupStateResponsePartitionResult {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** The state epoch for this share-partition. */
+  /** The state epoch of the share-partition. */
   stateEpoch: number;
   /** The share-partition start offset, which can be -1 if it is not yet initialized. */
   startOffset: bigint;
+  /** The state batches for this share-partition. */
   stateBatches: ReadShareGroupStateResponseStateBatch[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -346,7 +347,7 @@ function readReadShareGroupStateResponsePartitionResult(r: Reader, v: number): R
 }
 
 export interface ReadShareGroupStateResponseReadStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: ReadShareGroupStateResponsePartitionResult[];
@@ -404,7 +405,7 @@ function readReadShareGroupStateResponseReadStateResult(r: Reader, v: number): R
 }
 
 export interface ReadShareGroupStateResponse {
-  /** The read results */
+  /** The read results. */
   results: ReadShareGroupStateResponseReadStateResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -9,10 +9,11 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // RemoveRaftVoter (API key 81): versions 0-0, flexible from v0.
 
 export interface RemoveRaftVoterRequest {
+  /** The cluster id of the request. */
   clusterId: string | null;
-  /** The replica id of the voter getting removed from the topic partition */
+  /** The replica id of the voter getting removed from the topic partition. */
   voterId: number;
-  /** The directory id of the voter getting removed from the topic partition */
+  /** The directory id of the voter getting removed from the topic partition. */
   voterDirectoryId: string;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -90,7 +91,7 @@ export function decodeRemoveRaftVoterRequest(r: Reader, v: number): RemoveRaftVo
 export interface RemoveRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error */
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;

@@ -5,7 +5,7 @@ import type { Writer } from '../wire/writer.ts';
 import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// RenewDelegationToken (API key 39): versions 0-2, flexible from v2.
+// RenewDelegationToken (API key 39): versions 1-2, flexible from v2.
 
 export interface RenewDelegationTokenRequest {
   /** The HMAC of the delegation token to be renewed. */
@@ -61,7 +61,7 @@ function readRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationT
 
 export function encodeRenewDelegationTokenRequest(w: Writer, v: number, m: Encodable<RenewDelegationTokenRequest>): void {
 
-  checkVersion("RenewDelegationTokenRequest", v, 0, 2, true);
+  checkVersion("RenewDelegationTokenRequest", v, 1, 2, true);
 
   writeRenewDelegationTokenRequest(w, v, m);
 
@@ -69,7 +69,7 @@ export function encodeRenewDelegationTokenRequest(w: Writer, v: number, m: Encod
 
 export function decodeRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationTokenRequest {
 
-  checkVersion("RenewDelegationTokenRequest", v, 0, 2, false);
+  checkVersion("RenewDelegationTokenRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -146,7 +146,7 @@ function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegation
 
 export function encodeRenewDelegationTokenResponse(w: Writer, v: number, m: Encodable<RenewDelegationTokenResponse>): void {
 
-  checkVersion("RenewDelegationTokenResponse", v, 0, 2, true);
+  checkVersion("RenewDelegationTokenResponse", v, 1, 2, true);
 
   writeRenewDelegationTokenResponse(w, v, m);
 
@@ -154,7 +154,7 @@ export function encodeRenewDelegationTokenResponse(w: Writer, v: number, m: Enco
 
 export function decodeRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegationTokenResponse {
 
-  checkVersion("RenewDelegationTokenResponse", v, 0, 2, false);
+  checkVersion("RenewDelegationTokenResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -173,10 +173,10 @@ export function decodeRenewDelegationTokenResponse(r: Reader, v: number): RenewD
 export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDelegationTokenResponse> = {
   apiKey: 39,
   name: "RenewDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeRenewDelegationTokenRequest,

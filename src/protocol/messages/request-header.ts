@@ -5,7 +5,7 @@ import type { Writer } from '../wire/writer.ts';
 import { checkVersion, fieldFailure, messageFailure, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { Encodable, TaggedField } from '../codec.ts';
 
-// RequestHeader (header): versions 0-2.
+// RequestHeader (header): versions 1-2.
 
 export interface RequestHeader {
   /** The API key of this request. */
@@ -34,7 +34,7 @@ function writeRequestHeader(w: Writer, v: number, x: Encodable<RequestHeader>): 
     const f_correlationId = x.correlationId === undefined ? 0 : x.correlationId;
     w.int32(f_correlationId);
   }
-  if (v >= 1) {
+  {
     const f_clientId = x.clientId === undefined ? "" : x.clientId;
     w.nullableString(f_clientId);
   }
@@ -57,10 +57,7 @@ function readRequestHeader(r: Reader, v: number): RequestHeader {
     field = 3;
     const l_correlationId: number = r.int32();
     field = 4;
-    let l_clientId: string | null = "";
-    if (v >= 1) {
-      l_clientId = r.nullableString();
-    }
+    const l_clientId: string | null = r.nullableString();
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
       field = 5;
@@ -79,7 +76,7 @@ function readRequestHeader(r: Reader, v: number): RequestHeader {
 
 export function encodeRequestHeader(w: Writer, v: number, m: Encodable<RequestHeader>): void {
 
-  checkVersion("RequestHeader", v, 0, 2, true);
+  checkVersion("RequestHeader", v, 1, 2, true);
 
   writeRequestHeader(w, v, m);
 
@@ -87,7 +84,7 @@ export function encodeRequestHeader(w: Writer, v: number, m: Encodable<RequestHe
 
 export function decodeRequestHeader(r: Reader, v: number): RequestHeader {
 
-  checkVersion("RequestHeader", v, 0, 2, false);
+  checkVersion("RequestHeader", v, 1, 2, false);
 
   const start = r.offset;
 

@@ -180,7 +180,7 @@ export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticat
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: 2,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 2 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 2 ? 1 : 0),
   encodeRequest: encodeSaslAuthenticateRequest,

@@ -137,7 +137,7 @@ export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse
   minVersion: 0,
   maxVersion: 1,
   flexibleFrom: Infinity,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: () => 1,
   responseHeaderVersion: () => 0,
   encodeRequest: encodeSaslHandshakeRequest,

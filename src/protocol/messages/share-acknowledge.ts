@@ -4,17 +4,17 @@ import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ShareAcknowledge (API key 79): versions 0-0, flexible from v0.
+// ShareAcknowledge (API key 79): versions 1-2, flexible from v0.
 
 export interface ShareAcknowledgeRequestAcknowledgementBatch {
   /** First offset of batch of records to acknowledge. */
   firstOffset: bigint;
   /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: bigint;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -196,6 +196,8 @@ export interface ShareAcknowledgeRequest {
   memberId: string | null;
   /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
   shareSessionEpoch: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
   /** The topics containing records to acknowledge. */
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -215,6 +217,11 @@ function writeShareAcknowledgeRequest(w: Writer, v: number, x: Encodable<ShareAc
     const f_shareSessionEpoch = x.shareSessionEpoch === undefined ? 0 : x.shareSessionEpoch;
     w.int32(f_shareSessionEpoch);
   }
+  if (v >= 2) {
+    const f_isRenewAck = x.isRenewAck === undefined ? false : x.isRenewAck;
+    w.bool(f_isRenewAck);
+  }
+  else if (x.isRenewAck !== undefined && x.isRenewAck !== false) unsupportedField("ShareAcknowledgeRequest.isRenewAck", v);
   {
     const f_topics = x.topics === undefined ? [] : x.topics;
     if (f_topics == null) missing("ShareAcknowledgeRequest.topics");
@@ -225,7 +232,7 @@ function writeShareAcknowledgeRequest(w: Writer, v: number, x: Encodable<ShareAc
   else w.uvarint(0);
 }
 
-const FIELDS_ShareAcknowledgeRequest = ["(start)","groupId","memberId","shareSessionEpoch","topics","(tagged fields)"];
+const FIELDS_ShareAcknowledgeRequest = ["(start)","groupId","memberId","shareSessionEpoch","isRenewAck","topics","(tagged fields)"];
 
 function readShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequest {
   let field = 0;
@@ -237,6 +244,11 @@ function readShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequ
     field = 3;
     const l_shareSessionEpoch: number = r.int32();
     field = 4;
+    let l_isRenewAck: boolean = false;
+    if (v >= 2) {
+      l_isRenewAck = r.bool();
+    }
+    field = 5;
     let l_topics: ShareAcknowledgeRequestAcknowledgeTopic[];
     {
       const n = r.compactArrayLength();
@@ -249,14 +261,14 @@ function readShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequ
       l_topics = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 5;
+    field = 6;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { groupId: l_groupId, memberId: l_memberId, shareSessionEpoch: l_shareSessionEpoch, topics: l_topics, unknownTaggedFields };
+    return { groupId: l_groupId, memberId: l_memberId, shareSessionEpoch: l_shareSessionEpoch, isRenewAck: l_isRenewAck, topics: l_topics, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ShareAcknowledgeRequest[field], r.offset);
   }
@@ -264,7 +276,7 @@ function readShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequ
 
 export function encodeShareAcknowledgeRequest(w: Writer, v: number, m: Encodable<ShareAcknowledgeRequest>): void {
 
-  checkVersion("ShareAcknowledgeRequest", v, 0, 0, true);
+  checkVersion("ShareAcknowledgeRequest", v, 1, 2, true);
 
   writeShareAcknowledgeRequest(w, v, m);
 
@@ -272,7 +284,7 @@ export function encodeShareAcknowledgeRequest(w: Writer, v: number, m: Encodable
 
 export function decodeShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRequest {
 
-  checkVersion("ShareAcknowledgeRequest", v, 0, 0, false);
+  checkVersion("ShareAcknowledgeRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -340,6 +352,7 @@ export interface ShareAcknowledgeResponsePartitionData {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The current leader of the partition. */
   currentLeader?: ShareAcknowledgeResponseLeaderIdAndEpoch;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -521,6 +534,8 @@ export interface ShareAcknowledgeResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. */
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
@@ -542,6 +557,10 @@ function writeShareAcknowledgeResponse(w: Writer, v: number, x: Encodable<ShareA
     const f_errorMessage = x.errorMessage === undefined ? null : x.errorMessage;
     w.compactNullableString(f_errorMessage);
   }
+  if (v >= 2) {
+    const f_acquisitionLockTimeoutMs = x.acquisitionLockTimeoutMs === undefined ? 0 : x.acquisitionLockTimeoutMs;
+    w.int32(f_acquisitionLockTimeoutMs);
+  }
   {
     const f_responses = x.responses === undefined ? [] : x.responses;
     if (f_responses == null) missing("ShareAcknowledgeResponse.responses");
@@ -558,7 +577,7 @@ function writeShareAcknowledgeResponse(w: Writer, v: number, x: Encodable<ShareA
   else w.uvarint(0);
 }
 
-const FIELDS_ShareAcknowledgeResponse = ["(start)","throttleTimeMs","errorCode","errorMessage","responses","nodeEndpoints","(tagged fields)"];
+const FIELDS_ShareAcknowledgeResponse = ["(start)","throttleTimeMs","errorCode","errorMessage","acquisitionLockTimeoutMs","responses","nodeEndpoints","(tagged fields)"];
 
 function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeResponse {
   let field = 0;
@@ -570,6 +589,11 @@ function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeRes
     field = 3;
     const l_errorMessage: string | null = r.compactNullableString();
     field = 4;
+    let l_acquisitionLockTimeoutMs: number = 0;
+    if (v >= 2) {
+      l_acquisitionLockTimeoutMs = r.int32();
+    }
+    field = 5;
     let l_responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
     {
       const n = r.compactArrayLength();
@@ -581,7 +605,7 @@ function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeRes
       }
       l_responses = a!;
     }
-    field = 5;
+    field = 6;
     let l_nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
     {
       const n = r.compactArrayLength();
@@ -594,14 +618,14 @@ function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeRes
       l_nodeEndpoints = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 6;
+    field = 7;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, errorMessage: l_errorMessage, responses: l_responses, nodeEndpoints: l_nodeEndpoints, unknownTaggedFields };
+    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, errorMessage: l_errorMessage, acquisitionLockTimeoutMs: l_acquisitionLockTimeoutMs, responses: l_responses, nodeEndpoints: l_nodeEndpoints, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ShareAcknowledgeResponse[field], r.offset);
   }
@@ -609,7 +633,7 @@ function readShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeRes
 
 export function encodeShareAcknowledgeResponse(w: Writer, v: number, m: Encodable<ShareAcknowledgeResponse>): void {
 
-  checkVersion("ShareAcknowledgeResponse", v, 0, 0, true);
+  checkVersion("ShareAcknowledgeResponse", v, 1, 2, true);
 
   writeShareAcknowledgeResponse(w, v, m);
 
@@ -617,7 +641,7 @@ export function encodeShareAcknowledgeResponse(w: Writer, v: number, m: Encodabl
 
 export function decodeShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeResponse {
 
-  checkVersion("ShareAcknowledgeResponse", v, 0, 0, false);
+  checkVersion("ShareAcknowledgeResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -636,8 +660,8 @@ export function decodeShareAcknowledgeResponse(r: Reader, v: number): ShareAckno
 export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
   apiKey: 79,
   name: "ShareAcknowledge",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
   listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -4,17 +4,17 @@ import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ShareFetch (API key 78): versions 0-0, flexible from v0.
+// ShareFetch (API key 78): versions 1-2, flexible from v0.
 
 export interface ShareFetchRequestAcknowledgementBatch {
   /** First offset of batch of records to acknowledge. */
   firstOffset: bigint;
   /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: bigint;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -77,8 +77,6 @@ function readShareFetchRequestAcknowledgementBatch(r: Reader, v: number): ShareF
 export interface ShareFetchRequestFetchPartition {
   /** The partition index. */
   partitionIndex: number;
-  /** The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. */
-  partitionMaxBytes: number;
   /** Record batches to acknowledge. */
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -91,10 +89,6 @@ function writeShareFetchRequestFetchPartition(w: Writer, v: number, x: Encodable
     w.int32(f_partitionIndex);
   }
   {
-    const f_partitionMaxBytes = x.partitionMaxBytes === undefined ? 0 : x.partitionMaxBytes;
-    w.int32(f_partitionMaxBytes);
-  }
-  {
     const f_acknowledgementBatches = x.acknowledgementBatches === undefined ? [] : x.acknowledgementBatches;
     if (f_acknowledgementBatches == null) missing("ShareFetchRequestFetchPartition.acknowledgementBatches");
     w.compactArrayLength(f_acknowledgementBatches.length);
@@ -104,7 +98,7 @@ function writeShareFetchRequestFetchPartition(w: Writer, v: number, x: Encodable
   else w.uvarint(0);
 }
 
-const FIELDS_ShareFetchRequestFetchPartition = ["(start)","partitionIndex","partitionMaxBytes","acknowledgementBatches","(tagged fields)"];
+const FIELDS_ShareFetchRequestFetchPartition = ["(start)","partitionIndex","acknowledgementBatches","(tagged fields)"];
 
 function readShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetchRequestFetchPartition {
   let field = 0;
@@ -112,8 +106,6 @@ function readShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetchRe
     field = 1;
     const l_partitionIndex: number = r.int32();
     field = 2;
-    const l_partitionMaxBytes: number = r.int32();
-    field = 3;
     let l_acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
     {
       const n = r.compactArrayLength();
@@ -126,14 +118,14 @@ function readShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetchRe
       l_acknowledgementBatches = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 4;
+    field = 3;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { partitionIndex: l_partitionIndex, partitionMaxBytes: l_partitionMaxBytes, acknowledgementBatches: l_acknowledgementBatches, unknownTaggedFields };
+    return { partitionIndex: l_partitionIndex, acknowledgementBatches: l_acknowledgementBatches, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ShareFetchRequestFetchPartition[field], r.offset);
   }
@@ -268,6 +260,14 @@ export interface ShareFetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
+  /** The maximum number of records to fetch. This limit can be exceeded for alignment of batch boundaries. */
+  maxRecords: number;
+  /** The optimal number of records for batches of acquired records and acknowledgements. */
+  batchSize: number;
+  /** The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. */
+  shareAcquireMode: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
   /** The topics to fetch. */
   topics: ShareFetchRequestFetchTopic[];
   /** The partitions to remove from this share session. */
@@ -302,6 +302,23 @@ function writeShareFetchRequest(w: Writer, v: number, x: Encodable<ShareFetchReq
     w.int32(f_maxBytes);
   }
   {
+    const f_maxRecords = x.maxRecords === undefined ? 0 : x.maxRecords;
+    w.int32(f_maxRecords);
+  }
+  {
+    const f_batchSize = x.batchSize === undefined ? 0 : x.batchSize;
+    w.int32(f_batchSize);
+  }
+  if (v >= 2) {
+    const f_shareAcquireMode = x.shareAcquireMode === undefined ? 0 : x.shareAcquireMode;
+    w.int8(f_shareAcquireMode);
+  }
+  if (v >= 2) {
+    const f_isRenewAck = x.isRenewAck === undefined ? false : x.isRenewAck;
+    w.bool(f_isRenewAck);
+  }
+  else if (x.isRenewAck !== undefined && x.isRenewAck !== false) unsupportedField("ShareFetchRequest.isRenewAck", v);
+  {
     const f_topics = x.topics === undefined ? [] : x.topics;
     if (f_topics == null) missing("ShareFetchRequest.topics");
     w.compactArrayLength(f_topics.length);
@@ -317,7 +334,7 @@ function writeShareFetchRequest(w: Writer, v: number, x: Encodable<ShareFetchReq
   else w.uvarint(0);
 }
 
-const FIELDS_ShareFetchRequest = ["(start)","groupId","memberId","shareSessionEpoch","maxWaitMs","minBytes","maxBytes","topics","forgottenTopicsData","(tagged fields)"];
+const FIELDS_ShareFetchRequest = ["(start)","groupId","memberId","shareSessionEpoch","maxWaitMs","minBytes","maxBytes","maxRecords","batchSize","shareAcquireMode","isRenewAck","topics","forgottenTopicsData","(tagged fields)"];
 
 function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
   let field = 0;
@@ -335,6 +352,20 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
     field = 6;
     const l_maxBytes: number = r.int32();
     field = 7;
+    const l_maxRecords: number = r.int32();
+    field = 8;
+    const l_batchSize: number = r.int32();
+    field = 9;
+    let l_shareAcquireMode: number = 0;
+    if (v >= 2) {
+      l_shareAcquireMode = r.int8();
+    }
+    field = 10;
+    let l_isRenewAck: boolean = false;
+    if (v >= 2) {
+      l_isRenewAck = r.bool();
+    }
+    field = 11;
     let l_topics: ShareFetchRequestFetchTopic[];
     {
       const n = r.compactArrayLength();
@@ -346,7 +377,7 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
       }
       l_topics = a!;
     }
-    field = 8;
+    field = 12;
     let l_forgottenTopicsData: ShareFetchRequestForgottenTopic[];
     {
       const n = r.compactArrayLength();
@@ -359,14 +390,14 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
       l_forgottenTopicsData = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 9;
+    field = 13;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { groupId: l_groupId, memberId: l_memberId, shareSessionEpoch: l_shareSessionEpoch, maxWaitMs: l_maxWaitMs, minBytes: l_minBytes, maxBytes: l_maxBytes, topics: l_topics, forgottenTopicsData: l_forgottenTopicsData, unknownTaggedFields };
+    return { groupId: l_groupId, memberId: l_memberId, shareSessionEpoch: l_shareSessionEpoch, maxWaitMs: l_maxWaitMs, minBytes: l_minBytes, maxBytes: l_maxBytes, maxRecords: l_maxRecords, batchSize: l_batchSize, shareAcquireMode: l_shareAcquireMode, isRenewAck: l_isRenewAck, topics: l_topics, forgottenTopicsData: l_forgottenTopicsData, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ShareFetchRequest[field], r.offset);
   }
@@ -374,7 +405,7 @@ function readShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
 
 export function encodeShareFetchRequest(w: Writer, v: number, m: Encodable<ShareFetchRequest>): void {
 
-  checkVersion("ShareFetchRequest", v, 0, 0, true);
+  checkVersion("ShareFetchRequest", v, 1, 2, true);
 
   writeShareFetchRequest(w, v, m);
 
@@ -382,7 +413,7 @@ export function encodeShareFetchRequest(w: Writer, v: number, m: Encodable<Share
 
 export function decodeShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
 
-  checkVersion("ShareFetchRequest", v, 0, 0, false);
+  checkVersion("ShareFetchRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -507,6 +538,7 @@ export interface ShareFetchResponsePartitionData {
   acknowledgeErrorCode: number;
   /** The acknowledge error message, or null if there was no acknowledge error. */
   acknowledgeErrorMessage: string | null;
+  /** The current leader of the partition. */
   currentLeader?: ShareFetchResponseLeaderIdAndEpoch;
   /** The record data. */
   records: Uint8Array | null;
@@ -728,6 +760,8 @@ export interface ShareFetchResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. */
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
@@ -750,6 +784,10 @@ function writeShareFetchResponse(w: Writer, v: number, x: Encodable<ShareFetchRe
     w.compactNullableString(f_errorMessage);
   }
   {
+    const f_acquisitionLockTimeoutMs = x.acquisitionLockTimeoutMs === undefined ? 0 : x.acquisitionLockTimeoutMs;
+    w.int32(f_acquisitionLockTimeoutMs);
+  }
+  {
     const f_responses = x.responses === undefined ? [] : x.responses;
     if (f_responses == null) missing("ShareFetchResponse.responses");
     w.compactArrayLength(f_responses.length);
@@ -765,7 +803,7 @@ function writeShareFetchResponse(w: Writer, v: number, x: Encodable<ShareFetchRe
   else w.uvarint(0);
 }
 
-const FIELDS_ShareFetchResponse = ["(start)","throttleTimeMs","errorCode","errorMessage","responses","nodeEndpoints","(tagged fields)"];
+const FIELDS_ShareFetchResponse = ["(start)","throttleTimeMs","errorCode","errorMessage","acquisitionLockTimeoutMs","responses","nodeEndpoints","(tagged fields)"];
 
 function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
   let field = 0;
@@ -777,6 +815,8 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
     field = 3;
     const l_errorMessage: string | null = r.compactNullableString();
     field = 4;
+    const l_acquisitionLockTimeoutMs: number = r.int32();
+    field = 5;
     let l_responses: ShareFetchResponseShareFetchableTopicResponse[];
     {
       const n = r.compactArrayLength();
@@ -788,7 +828,7 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
       }
       l_responses = a!;
     }
-    field = 5;
+    field = 6;
     let l_nodeEndpoints: ShareFetchResponseNodeEndpoint[];
     {
       const n = r.compactArrayLength();
@@ -801,14 +841,14 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
       l_nodeEndpoints = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 6;
+    field = 7;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, errorMessage: l_errorMessage, responses: l_responses, nodeEndpoints: l_nodeEndpoints, unknownTaggedFields };
+    return { throttleTimeMs: l_throttleTimeMs, errorCode: l_errorCode, errorMessage: l_errorMessage, acquisitionLockTimeoutMs: l_acquisitionLockTimeoutMs, responses: l_responses, nodeEndpoints: l_nodeEndpoints, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_ShareFetchResponse[field], r.offset);
   }
@@ -816,7 +856,7 @@ function readShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
 
 export function encodeShareFetchResponse(w: Writer, v: number, m: Encodable<ShareFetchResponse>): void {
 
-  checkVersion("ShareFetchResponse", v, 0, 0, true);
+  checkVersion("ShareFetchResponse", v, 1, 2, true);
 
   writeShareFetchResponse(w, v, m);
 
@@ -824,7 +864,7 @@ export function encodeShareFetchResponse(w: Writer, v: number, m: Encodable<Shar
 
 export function decodeShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
 
-  checkVersion("ShareFetchResponse", v, 0, 0, false);
+  checkVersion("ShareFetchResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -843,8 +883,8 @@ export function decodeShareFetchResponse(r: Reader, v: number): ShareFetchRespon
 export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
   apiKey: 78,
   name: "ShareFetch",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
   listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -7,10 +7,10 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// ShareGroupDescribe (API key 77): versions 0-0, flexible from v0.
+// ShareGroupDescribe (API key 77): versions 1-1, flexible from v0.
 
 export interface ShareGroupDescribeRequest {
-  /** The ids of the groups to describe */
+  /** The ids of the groups to describe. */
   groupIds: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -68,7 +68,7 @@ function readShareGroupDescribeRequest(r: Reader, v: number): ShareGroupDescribe
 
 export function encodeShareGroupDescribeRequest(w: Writer, v: number, m: Encodable<ShareGroupDescribeRequest>): void {
 
-  checkVersion("ShareGroupDescribeRequest", v, 0, 0, true);
+  checkVersion("ShareGroupDescribeRequest", v, 1, 1, true);
 
   writeShareGroupDescribeRequest(w, v, m);
 
@@ -76,7 +76,7 @@ export function encodeShareGroupDescribeRequest(w: Writer, v: number, m: Encodab
 
 export function decodeShareGroupDescribeRequest(r: Reader, v: number): ShareGroupDescribeRequest {
 
-  checkVersion("ShareGroupDescribeRequest", v, 0, 0, false);
+  checkVersion("ShareGroupDescribeRequest", v, 1, 1, false);
 
   const start = r.offset;
 
@@ -484,7 +484,7 @@ function readShareGroupDescribeResponse(r: Reader, v: number): ShareGroupDescrib
 
 export function encodeShareGroupDescribeResponse(w: Writer, v: number, m: Encodable<ShareGroupDescribeResponse>): void {
 
-  checkVersion("ShareGroupDescribeResponse", v, 0, 0, true);
+  checkVersion("ShareGroupDescribeResponse", v, 1, 1, true);
 
   writeShareGroupDescribeResponse(w, v, m);
 
@@ -492,7 +492,7 @@ export function encodeShareGroupDescribeResponse(w: Writer, v: number, m: Encoda
 
 export function decodeShareGroupDescribeResponse(r: Reader, v: number): ShareGroupDescribeResponse {
 
-  checkVersion("ShareGroupDescribeResponse", v, 0, 0, false);
+  checkVersion("ShareGroupDescribeResponse", v, 1, 1, false);
 
   const start = r.offset;
 
@@ -511,8 +511,8 @@ export function decodeShareGroupDescribeResponse(r: Reader, v: number): ShareGro
 export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = {
   apiKey: 77,
   name: "ShareGroupDescribe",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleFrom: 0,
   listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

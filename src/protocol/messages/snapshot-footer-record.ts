@@ -8,7 +8,7 @@ import type { DataCodec, Encodable, TaggedField } from '../codec.ts';
 // SnapshotFooterRecord (data): versions 0-0.
 
 export interface SnapshotFooterRecord {
-  /** The version of the snapshot footer record */
+  /** The version of the snapshot footer record. */
   version: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

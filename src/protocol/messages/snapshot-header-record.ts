@@ -8,9 +8,9 @@ import type { DataCodec, Encodable, TaggedField } from '../codec.ts';
 // SnapshotHeaderRecord (data): versions 0-0.
 
 export interface SnapshotHeaderRecord {
-  /** The version of the snapshot header record */
+  /** The version of the snapshot header record. */
   version: number;
-  /** The append time of the last record from the log contained in this snapshot */
+  /** The append time of the last record from the log contained in this snapshot. */
   lastContainedLogTimestamp: bigint;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

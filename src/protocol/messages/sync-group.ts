@@ -319,7 +319,7 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: 4,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 4 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 4 ? 1 : 0),
   encodeRequest: encodeSyncGroupRequest,

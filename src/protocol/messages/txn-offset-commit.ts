@@ -2,11 +2,12 @@
 /* eslint-disable */
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
+import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// TxnOffsetCommit (API key 28): versions 0-4, flexible from v3.
+// TxnOffsetCommit (API key 28): versions 0-6, flexible from v3.
 
 export interface TxnOffsetCommitRequestPartition {
   /** The index of the partition within the topic. */
@@ -81,6 +82,8 @@ function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCom
 export interface TxnOffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The partitions inside the topic that we want to commit offsets for. */
   partitions: TxnOffsetCommitRequestPartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -89,10 +92,15 @@ export interface TxnOffsetCommitRequestTopic {
 
 function writeTxnOffsetCommitRequestTopic(w: Writer, v: number, x: Encodable<TxnOffsetCommitRequestTopic>): void {
   const flex = v >= 3;
-  {
+  if (v <= 5) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("TxnOffsetCommitRequestTopic.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 6) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("TxnOffsetCommitRequestTopic.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
@@ -106,15 +114,23 @@ function writeTxnOffsetCommitRequestTopic(w: Writer, v: number, x: Encodable<Txn
   }
 }
 
-const FIELDS_TxnOffsetCommitRequestTopic = ["(start)","name","partitions","(tagged fields)"];
+const FIELDS_TxnOffsetCommitRequestTopic = ["(start)","name","topicId","partitions","(tagged fields)"];
 
 function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTopic {
   const flex = v >= 3;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 5) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 6) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitions: TxnOffsetCommitRequestPartition[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -128,7 +144,7 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -136,7 +152,7 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitions: l_partitions, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_TxnOffsetCommitRequestTopic[field], r.offset);
   }
@@ -151,8 +167,8 @@ export interface TxnOffsetCommitRequest {
   producerId: bigint;
   /** The current epoch associated with the producer ID. */
   producerEpoch: number;
-  /** The generation of the consumer. */
-  generationId: number;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. */
@@ -184,10 +200,10 @@ function writeTxnOffsetCommitRequest(w: Writer, v: number, x: Encodable<TxnOffse
     w.int16(f_producerEpoch);
   }
   if (v >= 3) {
-    const f_generationId = x.generationId === undefined ? -1 : x.generationId;
-    w.int32(f_generationId);
+    const f_generationIdOrMemberEpoch = x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch;
+    w.int32(f_generationIdOrMemberEpoch);
   }
-  else if (x.generationId !== undefined && x.generationId !== -1) unsupportedField("TxnOffsetCommitRequest.generationId", v);
+  else if (x.generationIdOrMemberEpoch !== undefined && x.generationIdOrMemberEpoch !== -1) unsupportedField("TxnOffsetCommitRequest.generationIdOrMemberEpoch", v);
   if (v >= 3) {
     const f_memberId = x.memberId === undefined ? "" : x.memberId;
     if (f_memberId == null) missing("TxnOffsetCommitRequest.memberId");
@@ -211,7 +227,7 @@ function writeTxnOffsetCommitRequest(w: Writer, v: number, x: Encodable<TxnOffse
   }
 }
 
-const FIELDS_TxnOffsetCommitRequest = ["(start)","transactionalId","groupId","producerId","producerEpoch","generationId","memberId","groupInstanceId","topics","(tagged fields)"];
+const FIELDS_TxnOffsetCommitRequest = ["(start)","transactionalId","groupId","producerId","producerEpoch","generationIdOrMemberEpoch","memberId","groupInstanceId","topics","(tagged fields)"];
 
 function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
   const flex = v >= 3;
@@ -226,9 +242,9 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
     field = 4;
     const l_producerEpoch: number = r.int16();
     field = 5;
-    let l_generationId: number = -1;
+    let l_generationIdOrMemberEpoch: number = -1;
     if (v >= 3) {
-      l_generationId = r.int32();
+      l_generationIdOrMemberEpoch = r.int32();
     }
     field = 6;
     let l_memberId: string = "";
@@ -262,7 +278,7 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { transactionalId: l_transactionalId, groupId: l_groupId, producerId: l_producerId, producerEpoch: l_producerEpoch, generationId: l_generationId, memberId: l_memberId, groupInstanceId: l_groupInstanceId, topics: l_topics, unknownTaggedFields };
+    return { transactionalId: l_transactionalId, groupId: l_groupId, producerId: l_producerId, producerEpoch: l_producerEpoch, generationIdOrMemberEpoch: l_generationIdOrMemberEpoch, memberId: l_memberId, groupInstanceId: l_groupInstanceId, topics: l_topics, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_TxnOffsetCommitRequest[field], r.offset);
   }
@@ -270,7 +286,7 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
 
 export function encodeTxnOffsetCommitRequest(w: Writer, v: number, m: Encodable<TxnOffsetCommitRequest>): void {
 
-  checkVersion("TxnOffsetCommitRequest", v, 0, 4, true);
+  checkVersion("TxnOffsetCommitRequest", v, 0, 6, true);
 
   writeTxnOffsetCommitRequest(w, v, m);
 
@@ -278,7 +294,7 @@ export function encodeTxnOffsetCommitRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
 
-  checkVersion("TxnOffsetCommitRequest", v, 0, 4, false);
+  checkVersion("TxnOffsetCommitRequest", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -348,6 +364,8 @@ function readTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCo
 export interface TxnOffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The responses for each partition in the topic. */
   partitions: TxnOffsetCommitResponsePartition[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
@@ -356,10 +374,15 @@ export interface TxnOffsetCommitResponseTopic {
 
 function writeTxnOffsetCommitResponseTopic(w: Writer, v: number, x: Encodable<TxnOffsetCommitResponseTopic>): void {
   const flex = v >= 3;
-  {
+  if (v <= 5) {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("TxnOffsetCommitResponseTopic.name");
     flex ? w.compactString(f_name) : w.string(f_name);
+  }
+  if (v >= 6) {
+    const f_topicId = x.topicId === undefined ? ZERO_UUID : x.topicId;
+    if (f_topicId == null) missing("TxnOffsetCommitResponseTopic.topicId");
+    w.uuid(f_topicId);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
@@ -373,15 +396,23 @@ function writeTxnOffsetCommitResponseTopic(w: Writer, v: number, x: Encodable<Tx
   }
 }
 
-const FIELDS_TxnOffsetCommitResponseTopic = ["(start)","name","partitions","(tagged fields)"];
+const FIELDS_TxnOffsetCommitResponseTopic = ["(start)","name","topicId","partitions","(tagged fields)"];
 
 function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTopic {
   const flex = v >= 3;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    let l_name: string = "";
+    if (v <= 5) {
+      l_name = flex ? r.compactString() : r.string();
+    }
     field = 2;
+    let l_topicId: string = ZERO_UUID;
+    if (v >= 6) {
+      l_topicId = r.uuid();
+    }
+    field = 3;
     let l_partitions: TxnOffsetCommitResponsePartition[];
     {
       const n = flex ? r.compactArrayLength() : r.arrayLength();
@@ -395,7 +426,7 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
     }
     let unknownTaggedFields: TaggedField[] | undefined;
     if (flex) {
-      field = 3;
+      field = 4;
       const count = r.uvarint();
       for (let i = 0; i < count; i++) {
         const [tag, size] = readTagHeader(r);
@@ -403,7 +434,7 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
         (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
       }
     }
-    return { name: l_name, partitions: l_partitions, unknownTaggedFields };
+    return { name: l_name, topicId: l_topicId, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_TxnOffsetCommitResponseTopic[field], r.offset);
   }
@@ -474,7 +505,7 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
 
 export function encodeTxnOffsetCommitResponse(w: Writer, v: number, m: Encodable<TxnOffsetCommitResponse>): void {
 
-  checkVersion("TxnOffsetCommitResponse", v, 0, 4, true);
+  checkVersion("TxnOffsetCommitResponse", v, 0, 6, true);
 
   writeTxnOffsetCommitResponse(w, v, m);
 
@@ -482,7 +513,7 @@ export function encodeTxnOffsetCommitResponse(w: Writer, v: number, m: Encodable
 
 export function decodeTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitResponse {
 
-  checkVersion("TxnOffsetCommitResponse", v, 0, 4, false);
+  checkVersion("TxnOffsetCommitResponse", v, 0, 6, false);
 
   const start = r.offset;
 
@@ -502,9 +533,9 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
   apiKey: 28,
   name: "TxnOffsetCommit",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 6,
   flexibleFrom: 3,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 3 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 3 ? 1 : 0),
   encodeRequest: encodeTxnOffsetCommitRequest,

@@ -332,7 +332,7 @@ export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesRespo
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: 0,
-  listeners: ["zkBroker","broker","controller"],
+  listeners: ["broker","controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 0 ? 1 : 0),
   encodeRequest: encodeUpdateFeaturesRequest,

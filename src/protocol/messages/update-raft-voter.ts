@@ -11,11 +11,11 @@ import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 // UpdateRaftVoter (API key 82): versions 0-0, flexible from v0.
 
 export interface UpdateRaftVoterRequestListener {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -66,9 +66,9 @@ function readUpdateRaftVoterRequestListener(r: Reader, v: number): UpdateRaftVot
 }
 
 export interface UpdateRaftVoterRequestKRaftVersionFeature {
-  /** The minimum supported KRaft protocol version */
+  /** The minimum supported KRaft protocol version. */
   minSupportedVersion: number;
-  /** The maximum supported KRaft protocol version */
+  /** The maximum supported KRaft protocol version. */
   maxSupportedVersion: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -111,16 +111,17 @@ function readUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, v: number): Up
 }
 
 export interface UpdateRaftVoterRequest {
+  /** The cluster id. */
   clusterId: string | null;
-  /** The current leader epoch of the partition, -1 for unknown leader epoch */
+  /** The current leader epoch of the partition, -1 for unknown leader epoch. */
   currentLeaderEpoch: number;
-  /** The replica id of the voter getting updated in the topic partition */
+  /** The replica id of the voter getting updated in the topic partition. */
   voterId: number;
-  /** The directory id of the voter getting updated in the topic partition */
+  /** The directory id of the voter getting updated in the topic partition. */
   voterDirectoryId: string;
-  /** The endpoint that can be used to communicate with the leader */
+  /** The endpoint that can be used to communicate with the leader. */
   listeners: UpdateRaftVoterRequestListener[];
-  /** The range of versions of the protocol that the replica supports */
+  /** The range of versions of the protocol that the replica supports. */
   kRaftVersionFeature?: UpdateRaftVoterRequestKRaftVersionFeature;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -227,13 +228,13 @@ export function decodeUpdateRaftVoterRequest(r: Reader, v: number): UpdateRaftVo
 }
 
 export interface UpdateRaftVoterResponseCurrentLeader {
-  /** The replica id of the current leader or -1 if the leader is unknown */
+  /** The replica id of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -291,8 +292,9 @@ function readUpdateRaftVoterResponseCurrentLeader(r: Reader, v: number): UpdateR
 export interface UpdateRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error */
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
+  /** Details of the current Raft cluster leader. */
   currentLeader?: UpdateRaftVoterResponseCurrentLeader;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -5,26 +5,28 @@ import { Reader as SubReader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import { ZERO_UUID } from '../wire/uuid.ts';
 import { ProtocolDecodeError } from '../errors.ts';
-import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
+import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// Vote (API key 52): versions 0-1, flexible from v0.
+// Vote (API key 52): versions 0-2, flexible from v0.
 
 export interface VoteRequestPartitionData {
   /** The partition index. */
   partitionIndex: number;
-  /** The bumped epoch of the candidate sending the request */
-  candidateEpoch: number;
+  /** The epoch of the voter sending the request */
+  replicaEpoch: number;
   /** The replica id of the voter sending the request */
-  candidateId: number;
+  replicaId: number;
   /** The directory id of the voter sending the request */
-  candidateDirectoryId: string;
-  /** The ID of the voter sending the request */
+  replicaDirectoryId: string;
+  /** The directory id of the voter receiving the request */
   voterDirectoryId: string;
-  /** The epoch of the last record written to the metadata log */
+  /** The epoch of the last record written to the metadata log. */
   lastOffsetEpoch: number;
-  /** The offset of the last record written to the metadata log */
+  /** The log end offset of the metadata log of the voter sending the request. */
   lastOffset: bigint;
+  /** Whether the request is a PreVote request (not persisted) or not. */
+  preVote: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
@@ -35,17 +37,17 @@ function writeVoteRequestPartitionData(w: Writer, v: number, x: Encodable<VoteRe
     w.int32(f_partitionIndex);
   }
   {
-    const f_candidateEpoch = x.candidateEpoch === undefined ? 0 : x.candidateEpoch;
-    w.int32(f_candidateEpoch);
+    const f_replicaEpoch = x.replicaEpoch === undefined ? 0 : x.replicaEpoch;
+    w.int32(f_replicaEpoch);
   }
   {
-    const f_candidateId = x.candidateId === undefined ? 0 : x.candidateId;
-    w.int32(f_candidateId);
+    const f_replicaId = x.replicaId === undefined ? 0 : x.replicaId;
+    w.int32(f_replicaId);
   }
   if (v >= 1) {
-    const f_candidateDirectoryId = x.candidateDirectoryId === undefined ? ZERO_UUID : x.candidateDirectoryId;
-    if (f_candidateDirectoryId == null) missing("VoteRequestPartitionData.candidateDirectoryId");
-    w.uuid(f_candidateDirectoryId);
+    const f_replicaDirectoryId = x.replicaDirectoryId === undefined ? ZERO_UUID : x.replicaDirectoryId;
+    if (f_replicaDirectoryId == null) missing("VoteRequestPartitionData.replicaDirectoryId");
+    w.uuid(f_replicaDirectoryId);
   }
   if (v >= 1) {
     const f_voterDirectoryId = x.voterDirectoryId === undefined ? ZERO_UUID : x.voterDirectoryId;
@@ -60,11 +62,16 @@ function writeVoteRequestPartitionData(w: Writer, v: number, x: Encodable<VoteRe
     const f_lastOffset = x.lastOffset === undefined ? 0n : x.lastOffset;
     w.int64(f_lastOffset);
   }
+  if (v >= 2) {
+    const f_preVote = x.preVote === undefined ? false : x.preVote;
+    w.bool(f_preVote);
+  }
+  else if (x.preVote !== undefined && x.preVote !== false) unsupportedField("VoteRequestPartitionData.preVote", v);
   if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
   else w.uvarint(0);
 }
 
-const FIELDS_VoteRequestPartitionData = ["(start)","partitionIndex","candidateEpoch","candidateId","candidateDirectoryId","voterDirectoryId","lastOffsetEpoch","lastOffset","(tagged fields)"];
+const FIELDS_VoteRequestPartitionData = ["(start)","partitionIndex","replicaEpoch","replicaId","replicaDirectoryId","voterDirectoryId","lastOffsetEpoch","lastOffset","preVote","(tagged fields)"];
 
 function readVoteRequestPartitionData(r: Reader, v: number): VoteRequestPartitionData {
   let field = 0;
@@ -72,13 +79,13 @@ function readVoteRequestPartitionData(r: Reader, v: number): VoteRequestPartitio
     field = 1;
     const l_partitionIndex: number = r.int32();
     field = 2;
-    const l_candidateEpoch: number = r.int32();
+    const l_replicaEpoch: number = r.int32();
     field = 3;
-    const l_candidateId: number = r.int32();
+    const l_replicaId: number = r.int32();
     field = 4;
-    let l_candidateDirectoryId: string = ZERO_UUID;
+    let l_replicaDirectoryId: string = ZERO_UUID;
     if (v >= 1) {
-      l_candidateDirectoryId = r.uuid();
+      l_replicaDirectoryId = r.uuid();
     }
     field = 5;
     let l_voterDirectoryId: string = ZERO_UUID;
@@ -89,15 +96,20 @@ function readVoteRequestPartitionData(r: Reader, v: number): VoteRequestPartitio
     const l_lastOffsetEpoch: number = r.int32();
     field = 7;
     const l_lastOffset: bigint = r.int64();
-    let unknownTaggedFields: TaggedField[] | undefined;
     field = 8;
+    let l_preVote: boolean = false;
+    if (v >= 2) {
+      l_preVote = r.bool();
+    }
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 9;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { partitionIndex: l_partitionIndex, candidateEpoch: l_candidateEpoch, candidateId: l_candidateId, candidateDirectoryId: l_candidateDirectoryId, voterDirectoryId: l_voterDirectoryId, lastOffsetEpoch: l_lastOffsetEpoch, lastOffset: l_lastOffset, unknownTaggedFields };
+    return { partitionIndex: l_partitionIndex, replicaEpoch: l_replicaEpoch, replicaId: l_replicaId, replicaDirectoryId: l_replicaDirectoryId, voterDirectoryId: l_voterDirectoryId, lastOffsetEpoch: l_lastOffsetEpoch, lastOffset: l_lastOffset, preVote: l_preVote, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_VoteRequestPartitionData[field], r.offset);
   }
@@ -106,6 +118,7 @@ function readVoteRequestPartitionData(r: Reader, v: number): VoteRequestPartitio
 export interface VoteRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: VoteRequestPartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -161,9 +174,11 @@ function readVoteRequestTopicData(r: Reader, v: number): VoteRequestTopicData {
 }
 
 export interface VoteRequest {
+  /** The cluster id. */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request */
+  /** The replica id of the voter receiving the request. */
   voterId: number;
+  /** The topic data. */
   topics: VoteRequestTopicData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -228,7 +243,7 @@ function readVoteRequest(r: Reader, v: number): VoteRequest {
 
 export function encodeVoteRequest(w: Writer, v: number, m: Encodable<VoteRequest>): void {
 
-  checkVersion("VoteRequest", v, 0, 1, true);
+  checkVersion("VoteRequest", v, 0, 2, true);
 
   writeVoteRequest(w, v, m);
 
@@ -236,7 +251,7 @@ export function encodeVoteRequest(w: Writer, v: number, m: Encodable<VoteRequest
 
 export function decodeVoteRequest(r: Reader, v: number): VoteRequest {
 
-  checkVersion("VoteRequest", v, 0, 1, false);
+  checkVersion("VoteRequest", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -255,12 +270,13 @@ export function decodeVoteRequest(r: Reader, v: number): VoteRequest {
 export interface VoteResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition level error code. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
-  /** True if the vote was granted and false otherwise */
+  /** True if the vote was granted and false otherwise. */
   voteGranted: boolean;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -323,6 +339,7 @@ function readVoteResponsePartitionData(r: Reader, v: number): VoteResponsePartit
 export interface VoteResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The results for each partition. */
   partitions: VoteResponsePartitionData[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -378,11 +395,11 @@ function readVoteResponseTopicData(r: Reader, v: number): VoteResponseTopicData 
 }
 
 export interface VoteResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -434,8 +451,9 @@ function readVoteResponseNodeEndpoint(r: Reader, v: number): VoteResponseNodeEnd
 export interface VoteResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The results for each topic. */
   topics: VoteResponseTopicData[];
-  /** Endpoints for all current-leaders enumerated in PartitionData */
+  /** Endpoints for all current-leaders enumerated in PartitionData. */
   nodeEndpoints: VoteResponseNodeEndpoint[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -522,7 +540,7 @@ function readVoteResponse(r: Reader, v: number): VoteResponse {
 
 export function encodeVoteResponse(w: Writer, v: number, m: Encodable<VoteResponse>): void {
 
-  checkVersion("VoteResponse", v, 0, 1, true);
+  checkVersion("VoteResponse", v, 0, 2, true);
 
   writeVoteResponse(w, v, m);
 
@@ -530,7 +548,7 @@ export function encodeVoteResponse(w: Writer, v: number, m: Encodable<VoteRespon
 
 export function decodeVoteResponse(r: Reader, v: number): VoteResponse {
 
-  checkVersion("VoteResponse", v, 0, 1, false);
+  checkVersion("VoteResponse", v, 0, 2, false);
 
   const start = r.offset;
 
@@ -550,7 +568,7 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
   apiKey: 52,
   name: "Vote",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 0,
   listeners: ["controller"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -10,11 +10,11 @@ import type { DataCodec, Encodable, TaggedField } from '../codec.ts';
 // VotersRecord (data): versions 0-0.
 
 export interface VotersRecordEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -65,9 +65,9 @@ function readVotersRecordEndpoint(r: Reader, v: number): VotersRecordEndpoint {
 }
 
 export interface VotersRecordKRaftVersionFeature {
-  /** The minimum supported KRaft protocol version */
+  /** The minimum supported KRaft protocol version. */
   minSupportedVersion: number;
-  /** The maximum supported KRaft protocol version */
+  /** The maximum supported KRaft protocol version. */
   maxSupportedVersion: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -110,13 +110,13 @@ function readVotersRecordKRaftVersionFeature(r: Reader, v: number): VotersRecord
 }
 
 export interface VotersRecordVoter {
-  /** The replica id of the voter in the topic partition */
+  /** The replica id of the voter in the topic partition. */
   voterId: number;
-  /** The directory id of the voter in the topic partition */
+  /** The directory id of the voter in the topic partition. */
   voterDirectoryId: string;
-  /** The endpoint that can be used to communicate with the voter */
+  /** The endpoint that can be used to communicate with the voter. */
   endpoints: VotersRecordEndpoint[];
-  /** The range of versions of the protocol that the replica supports */
+  /** The range of versions of the protocol that the replica supports. */
   kRaftVersionFeature?: VotersRecordKRaftVersionFeature;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -185,8 +185,9 @@ function readVotersRecordVoter(r: Reader, v: number): VotersRecordVoter {
 }
 
 export interface VotersRecord {
-  /** The version of the voters record */
+  /** The version of the voters record. */
   version: number;
+  /** The set of voters in the quorum for this epoch. */
   voters: VotersRecordVoter[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];

@@ -7,14 +7,14 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// WriteShareGroupState (API key 85): versions 0-0, flexible from v0.
+// WriteShareGroupState (API key 85): versions 0-1, flexible from v0.
 
 export interface WriteShareGroupStateRequestStateBatch {
-  /** The base offset of this state batch. */
+  /** The first offset of this state batch. */
   firstOffset: bigint;
   /** The last offset of this state batch. */
   lastOffset: bigint;
-  /** The state - 0:Available,2:Acked,4:Archived */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** The delivery count. */
   deliveryCount: number;
@@ -73,12 +73,15 @@ function readWriteShareGroupStateRequestStateBatch(r: Reader, v: number): WriteS
 export interface WriteShareGroupStateRequestPartitionData {
   /** The partition index. */
   partition: number;
-  /** The state epoch for this share-partition. */
+  /** The state epoch of the share-partition. */
   stateEpoch: number;
   /** The leader epoch of the share-partition. */
   leaderEpoch: number;
   /** The share-partition start offset, or -1 if the start offset is not being written. */
   startOffset: bigint;
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
+  /** The state batches for the share-partition. */
   stateBatches: WriteShareGroupStateRequestStateBatch[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -101,6 +104,10 @@ function writeWriteShareGroupStateRequestPartitionData(w: Writer, v: number, x: 
     const f_startOffset = x.startOffset === undefined ? 0n : x.startOffset;
     w.int64(f_startOffset);
   }
+  if (v >= 1) {
+    const f_deliveryCompleteCount = x.deliveryCompleteCount === undefined ? -1 : x.deliveryCompleteCount;
+    w.int32(f_deliveryCompleteCount);
+  }
   {
     const f_stateBatches = x.stateBatches === undefined ? [] : x.stateBatches;
     if (f_stateBatches == null) missing("WriteShareGroupStateRequestPartitionData.stateBatches");
@@ -111,7 +118,7 @@ function writeWriteShareGroupStateRequestPartitionData(w: Writer, v: number, x: 
   else w.uvarint(0);
 }
 
-const FIELDS_WriteShareGroupStateRequestPartitionData = ["(start)","partition","stateEpoch","leaderEpoch","startOffset","stateBatches","(tagged fields)"];
+const FIELDS_WriteShareGroupStateRequestPartitionData = ["(start)","partition","stateEpoch","leaderEpoch","startOffset","deliveryCompleteCount","stateBatches","(tagged fields)"];
 
 function readWriteShareGroupStateRequestPartitionData(r: Reader, v: number): WriteShareGroupStateRequestPartitionData {
   let field = 0;
@@ -125,6 +132,11 @@ function readWriteShareGroupStateRequestPartitionData(r: Reader, v: number): Wri
     field = 4;
     const l_startOffset: bigint = r.int64();
     field = 5;
+    let l_deliveryCompleteCount: number = -1;
+    if (v >= 1) {
+      l_deliveryCompleteCount = r.int32();
+    }
+    field = 6;
     let l_stateBatches: WriteShareGroupStateRequestStateBatch[];
     {
       const n = r.compactArrayLength();
@@ -137,14 +149,14 @@ function readWriteShareGroupStateRequestPartitionData(r: Reader, v: number): Wri
       l_stateBatches = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    field = 6;
+    field = 7;
     const count = r.uvarint();
     for (let i = 0; i < count; i++) {
       const [tag, size] = readTagHeader(r);
       const end = r.offset + size;
       (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
-    return { partition: l_partition, stateEpoch: l_stateEpoch, leaderEpoch: l_leaderEpoch, startOffset: l_startOffset, stateBatches: l_stateBatches, unknownTaggedFields };
+    return { partition: l_partition, stateEpoch: l_stateEpoch, leaderEpoch: l_leaderEpoch, startOffset: l_startOffset, deliveryCompleteCount: l_deliveryCompleteCount, stateBatches: l_stateBatches, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_WriteShareGroupStateRequestPartitionData[field], r.offset);
   }
@@ -268,7 +280,7 @@ function readWriteShareGroupStateRequest(r: Reader, v: number): WriteShareGroupS
 
 export function encodeWriteShareGroupStateRequest(w: Writer, v: number, m: Encodable<WriteShareGroupStateRequest>): void {
 
-  checkVersion("WriteShareGroupStateRequest", v, 0, 0, true);
+  checkVersion("WriteShareGroupStateRequest", v, 0, 1, true);
 
   writeWriteShareGroupStateRequest(w, v, m);
 
@@ -276,7 +288,7 @@ export function encodeWriteShareGroupStateRequest(w: Writer, v: number, m: Encod
 
 export function decodeWriteShareGroupStateRequest(r: Reader, v: number): WriteShareGroupStateRequest {
 
-  checkVersion("WriteShareGroupStateRequest", v, 0, 0, false);
+  checkVersion("WriteShareGroupStateRequest", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -346,7 +358,7 @@ function readWriteShareGroupStateResponsePartitionResult(r: Reader, v: number): 
 }
 
 export interface WriteShareGroupStateResponseWriteStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: WriteShareGroupStateResponsePartitionResult[];
@@ -404,7 +416,7 @@ function readWriteShareGroupStateResponseWriteStateResult(r: Reader, v: number):
 }
 
 export interface WriteShareGroupStateResponse {
-  /** The write results */
+  /** The write results. */
   results: WriteShareGroupStateResponseWriteStateResult[];
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
@@ -454,7 +466,7 @@ function readWriteShareGroupStateResponse(r: Reader, v: number): WriteShareGroup
 
 export function encodeWriteShareGroupStateResponse(w: Writer, v: number, m: Encodable<WriteShareGroupStateResponse>): void {
 
-  checkVersion("WriteShareGroupStateResponse", v, 0, 0, true);
+  checkVersion("WriteShareGroupStateResponse", v, 0, 1, true);
 
   writeWriteShareGroupStateResponse(w, v, m);
 
@@ -462,7 +474,7 @@ export function encodeWriteShareGroupStateResponse(w: Writer, v: number, m: Enco
 
 export function decodeWriteShareGroupStateResponse(r: Reader, v: number): WriteShareGroupStateResponse {
 
-  checkVersion("WriteShareGroupStateResponse", v, 0, 0, false);
+  checkVersion("WriteShareGroupStateResponse", v, 0, 1, false);
 
   const start = r.offset;
 
@@ -482,7 +494,7 @@ export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteSh
   apiKey: 85,
   name: "WriteShareGroupState",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleFrom: 0,
   listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 0 ? 2 : 1),

@@ -6,7 +6,7 @@ import { ProtocolDecodeError } from '../errors.ts';
 import { checkVersion, fieldFailure, messageFailure, missing, readTagHeader, writeTaggedFields } from '../codec.ts';
 import type { ApiCodec, Encodable, TaggedField } from '../codec.ts';
 
-// WriteTxnMarkers (API key 27): versions 0-1, flexible from v1.
+// WriteTxnMarkers (API key 27): versions 1-2, flexible from v1.
 
 export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
   /** The topic name. */
@@ -18,36 +18,32 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
 }
 
 function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, v: number, x: Encodable<WriteTxnMarkersRequestWritableTxnMarkerTopic>): void {
-  const flex = v >= 1;
   {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("WriteTxnMarkersRequestWritableTxnMarkerTopic.name");
-    flex ? w.compactString(f_name) : w.string(f_name);
+    w.compactString(f_name);
   }
   {
     const f_partitionIndexes = x.partitionIndexes === undefined ? [] : x.partitionIndexes;
     if (f_partitionIndexes == null) missing("WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes");
-    flex ? w.compactArrayLength(f_partitionIndexes.length) : w.arrayLength(f_partitionIndexes.length);
+    w.compactArrayLength(f_partitionIndexes.length);
     for (const e of f_partitionIndexes) w.int32(e);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersRequestWritableTxnMarkerTopic = ["(start)","name","partitionIndexes","(tagged fields)"];
 
 function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    const l_name: string = r.compactString();
     field = 2;
     let l_partitionIndexes: number[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: number[] | null = null;
       if (n !== null) {
@@ -57,14 +53,12 @@ function readWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: number):
       l_partitionIndexes = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 3;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 3;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { name: l_name, partitionIndexes: l_partitionIndexes, unknownTaggedFields };
   } catch (e) {
@@ -81,14 +75,15 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   transactionResult: boolean;
   /** Each topic that we want to write transaction marker(s) for. */
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  /** Epoch associated with the transaction state partition hosted by this transaction coordinator */
+  /** Epoch associated with the transaction state partition hosted by this transaction coordinator. */
   coordinatorEpoch: number;
+  /** Transaction version of the marker. Ex: 0/1 = legacy (TV0/TV1), 2 = TV2 etc. */
+  transactionVersion: number;
   /** Tagged fields this schema does not know, kept for re-encoding. */
   unknownTaggedFields?: TaggedField[];
 }
 
 function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, v: number, x: Encodable<WriteTxnMarkersRequestWritableTxnMarker>): void {
-  const flex = v >= 1;
   {
     const f_producerId = x.producerId === undefined ? 0n : x.producerId;
     w.int64(f_producerId);
@@ -104,23 +99,24 @@ function writeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, v: number, x: E
   {
     const f_topics = x.topics === undefined ? [] : x.topics;
     if (f_topics == null) missing("WriteTxnMarkersRequestWritableTxnMarker.topics");
-    flex ? w.compactArrayLength(f_topics.length) : w.arrayLength(f_topics.length);
+    w.compactArrayLength(f_topics.length);
     for (const e of f_topics) writeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, v, e);
   }
   {
     const f_coordinatorEpoch = x.coordinatorEpoch === undefined ? 0 : x.coordinatorEpoch;
     w.int32(f_coordinatorEpoch);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
+  if (v >= 2) {
+    const f_transactionVersion = x.transactionVersion === undefined ? 0 : x.transactionVersion;
+    w.int8(f_transactionVersion);
   }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
-const FIELDS_WriteTxnMarkersRequestWritableTxnMarker = ["(start)","producerId","producerEpoch","transactionResult","topics","coordinatorEpoch","(tagged fields)"];
+const FIELDS_WriteTxnMarkersRequestWritableTxnMarker = ["(start)","producerId","producerEpoch","transactionResult","topics","coordinatorEpoch","transactionVersion","(tagged fields)"];
 
 function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number): WriteTxnMarkersRequestWritableTxnMarker {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
@@ -132,7 +128,7 @@ function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number): Writ
     field = 4;
     let l_topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] | null = null;
       if (n !== null) {
@@ -143,17 +139,20 @@ function readWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number): Writ
     }
     field = 5;
     const l_coordinatorEpoch: number = r.int32();
-    let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 6;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 6;
+    let l_transactionVersion: number = 0;
+    if (v >= 2) {
+      l_transactionVersion = r.int8();
     }
-    return { producerId: l_producerId, producerEpoch: l_producerEpoch, transactionResult: l_transactionResult, topics: l_topics, coordinatorEpoch: l_coordinatorEpoch, unknownTaggedFields };
+    let unknownTaggedFields: TaggedField[] | undefined;
+    field = 7;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
+    }
+    return { producerId: l_producerId, producerEpoch: l_producerEpoch, transactionResult: l_transactionResult, topics: l_topics, coordinatorEpoch: l_coordinatorEpoch, transactionVersion: l_transactionVersion, unknownTaggedFields };
   } catch (e) {
     fieldFailure(e, FIELDS_WriteTxnMarkersRequestWritableTxnMarker[field], r.offset);
   }
@@ -167,29 +166,25 @@ export interface WriteTxnMarkersRequest {
 }
 
 function writeWriteTxnMarkersRequest(w: Writer, v: number, x: Encodable<WriteTxnMarkersRequest>): void {
-  const flex = v >= 1;
   {
     const f_markers = x.markers === undefined ? [] : x.markers;
     if (f_markers == null) missing("WriteTxnMarkersRequest.markers");
-    flex ? w.compactArrayLength(f_markers.length) : w.arrayLength(f_markers.length);
+    w.compactArrayLength(f_markers.length);
     for (const e of f_markers) writeWriteTxnMarkersRequestWritableTxnMarker(w, v, e);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersRequest = ["(start)","markers","(tagged fields)"];
 
 function readWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersRequest {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
     let l_markers: WriteTxnMarkersRequestWritableTxnMarker[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: WriteTxnMarkersRequestWritableTxnMarker[] | null = null;
       if (n !== null) {
@@ -199,14 +194,12 @@ function readWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersReques
       l_markers = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 2;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 2;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { markers: l_markers, unknownTaggedFields };
   } catch (e) {
@@ -216,7 +209,7 @@ function readWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersReques
 
 export function encodeWriteTxnMarkersRequest(w: Writer, v: number, m: Encodable<WriteTxnMarkersRequest>): void {
 
-  checkVersion("WriteTxnMarkersRequest", v, 0, 1, true);
+  checkVersion("WriteTxnMarkersRequest", v, 1, 2, true);
 
   writeWriteTxnMarkersRequest(w, v, m);
 
@@ -224,7 +217,7 @@ export function encodeWriteTxnMarkersRequest(w: Writer, v: number, m: Encodable<
 
 export function decodeWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersRequest {
 
-  checkVersion("WriteTxnMarkersRequest", v, 0, 1, false);
+  checkVersion("WriteTxnMarkersRequest", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -250,7 +243,6 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
 }
 
 function writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer, v: number, x: Encodable<WriteTxnMarkersResponseWritableTxnMarkerPartitionResult>): void {
-  const flex = v >= 1;
   {
     const f_partitionIndex = x.partitionIndex === undefined ? 0 : x.partitionIndex;
     w.int32(f_partitionIndex);
@@ -259,16 +251,13 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer,
     const f_errorCode = x.errorCode === undefined ? 0 : x.errorCode;
     w.int16(f_errorCode);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersResponseWritableTxnMarkerPartitionResult = ["(start)","partitionIndex","errorCode","(tagged fields)"];
 
 function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, v: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
@@ -276,14 +265,12 @@ function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, 
     field = 2;
     const l_errorCode: number = r.int16();
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 3;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 3;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { partitionIndex: l_partitionIndex, errorCode: l_errorCode, unknownTaggedFields };
   } catch (e) {
@@ -301,36 +288,32 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
 }
 
 function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, v: number, x: Encodable<WriteTxnMarkersResponseWritableTxnMarkerTopicResult>): void {
-  const flex = v >= 1;
   {
     const f_name = x.name === undefined ? "" : x.name;
     if (f_name == null) missing("WriteTxnMarkersResponseWritableTxnMarkerTopicResult.name");
-    flex ? w.compactString(f_name) : w.string(f_name);
+    w.compactString(f_name);
   }
   {
     const f_partitions = x.partitions === undefined ? [] : x.partitions;
     if (f_partitions == null) missing("WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions");
-    flex ? w.compactArrayLength(f_partitions.length) : w.arrayLength(f_partitions.length);
+    w.compactArrayLength(f_partitions.length);
     for (const e of f_partitions) writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, v, e);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersResponseWritableTxnMarkerTopicResult = ["(start)","name","partitions","(tagged fields)"];
 
 function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, v: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
-    const l_name: string = flex ? r.compactString() : r.string();
+    const l_name: string = r.compactString();
     field = 2;
     let l_partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] | null = null;
       if (n !== null) {
@@ -340,14 +323,12 @@ function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, v: n
       l_partitions = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 3;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 3;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { name: l_name, partitions: l_partitions, unknownTaggedFields };
   } catch (e) {
@@ -365,7 +346,6 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerResult {
 }
 
 function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, v: number, x: Encodable<WriteTxnMarkersResponseWritableTxnMarkerResult>): void {
-  const flex = v >= 1;
   {
     const f_producerId = x.producerId === undefined ? 0n : x.producerId;
     w.int64(f_producerId);
@@ -373,19 +353,16 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, v: numbe
   {
     const f_topics = x.topics === undefined ? [] : x.topics;
     if (f_topics == null) missing("WriteTxnMarkersResponseWritableTxnMarkerResult.topics");
-    flex ? w.compactArrayLength(f_topics.length) : w.arrayLength(f_topics.length);
+    w.compactArrayLength(f_topics.length);
     for (const e of f_topics) writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, v, e);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersResponseWritableTxnMarkerResult = ["(start)","producerId","topics","(tagged fields)"];
 
 function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v: number): WriteTxnMarkersResponseWritableTxnMarkerResult {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
@@ -393,7 +370,7 @@ function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v: number
     field = 2;
     let l_topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] | null = null;
       if (n !== null) {
@@ -403,14 +380,12 @@ function readWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v: number
       l_topics = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 3;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 3;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { producerId: l_producerId, topics: l_topics, unknownTaggedFields };
   } catch (e) {
@@ -426,29 +401,25 @@ export interface WriteTxnMarkersResponse {
 }
 
 function writeWriteTxnMarkersResponse(w: Writer, v: number, x: Encodable<WriteTxnMarkersResponse>): void {
-  const flex = v >= 1;
   {
     const f_markers = x.markers === undefined ? [] : x.markers;
     if (f_markers == null) missing("WriteTxnMarkersResponse.markers");
-    flex ? w.compactArrayLength(f_markers.length) : w.arrayLength(f_markers.length);
+    w.compactArrayLength(f_markers.length);
     for (const e of f_markers) writeWriteTxnMarkersResponseWritableTxnMarkerResult(w, v, e);
   }
-  if (flex) {
-    if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
-    else w.uvarint(0);
-  }
+  if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);
+  else w.uvarint(0);
 }
 
 const FIELDS_WriteTxnMarkersResponse = ["(start)","markers","(tagged fields)"];
 
 function readWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersResponse {
-  const flex = v >= 1;
   let field = 0;
   try {
     field = 1;
     let l_markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
     {
-      const n = flex ? r.compactArrayLength() : r.arrayLength();
+      const n = r.compactArrayLength();
       if (n === null) throw new ProtocolDecodeError('null array where an array is required');
       let a: WriteTxnMarkersResponseWritableTxnMarkerResult[] | null = null;
       if (n !== null) {
@@ -458,14 +429,12 @@ function readWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersRespo
       l_markers = a!;
     }
     let unknownTaggedFields: TaggedField[] | undefined;
-    if (flex) {
-      field = 2;
-      const count = r.uvarint();
-      for (let i = 0; i < count; i++) {
-        const [tag, size] = readTagHeader(r);
-        const end = r.offset + size;
-        (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
-      }
+    field = 2;
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      const [tag, size] = readTagHeader(r);
+      const end = r.offset + size;
+      (unknownTaggedFields ??= []).push({ tag, data: r.raw(size) });
     }
     return { markers: l_markers, unknownTaggedFields };
   } catch (e) {
@@ -475,7 +444,7 @@ function readWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersRespo
 
 export function encodeWriteTxnMarkersResponse(w: Writer, v: number, m: Encodable<WriteTxnMarkersResponse>): void {
 
-  checkVersion("WriteTxnMarkersResponse", v, 0, 1, true);
+  checkVersion("WriteTxnMarkersResponse", v, 1, 2, true);
 
   writeWriteTxnMarkersResponse(w, v, m);
 
@@ -483,7 +452,7 @@ export function encodeWriteTxnMarkersResponse(w: Writer, v: number, m: Encodable
 
 export function decodeWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersResponse {
 
-  checkVersion("WriteTxnMarkersResponse", v, 0, 1, false);
+  checkVersion("WriteTxnMarkersResponse", v, 1, 2, false);
 
   const start = r.offset;
 
@@ -502,10 +471,10 @@ export function decodeWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMar
 export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
   apiKey: 27,
   name: "WriteTxnMarkers",
-  minVersion: 0,
-  maxVersion: 1,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleFrom: 1,
-  listeners: ["zkBroker","broker"],
+  listeners: ["broker"],
   requestHeaderVersion: (v: number) => (v >= 1 ? 2 : 1),
   responseHeaderVersion: (v: number) => (v >= 1 ? 1 : 0),
   encodeRequest: encodeWriteTxnMarkersRequest,

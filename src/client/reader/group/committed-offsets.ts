@@ -1,6 +1,6 @@
 // Offset fetch and commit pieces shared by the classic and the KIP-848 membership. Reads
 // need no fencing, so no member id or epoch is sent: a lag query works while the group rebalances.
-import { Api } from '../../../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../../../protocol/messages/index.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
 import { groupCall } from '../../group-call.ts';
@@ -27,8 +27,8 @@ export async function fetchCommitted(
         : { groupId, topics, requireStable: true },
     (r) =>
       (r.groups?.length ? r.groups[0].errorCode : r.errorCode) ||
-      (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ||
-      0,
+      (r.groups?.length ? r.groups[0].topics : r.topics).flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE)?.errorCode ||
+      ErrorCode.NONE,
     opts,
     true,
   );
@@ -64,5 +64,5 @@ export function offsetCommitRequest(
 
 /** The first partition error of an OffsetCommit response, 0 when every partition was committed. */
 export function firstPartitionError(r: { topics: { partitions: { errorCode: number }[] }[] }): number {
-  return r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== 0)?.errorCode ?? 0;
+  return r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE;
 }

@@ -3,7 +3,7 @@
 // response assigns (revoke first, then assign) and reports what it owns on the next beat, which is
 // how the coordinator learns that a revoked partition is free for its next owner. Heartbeats and
 // reconciliation share that loop so the owned set reported never runs ahead of the fetcher.
-import { Api } from '../../../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../../../protocol/messages/index.ts';
 import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
 import { uuidToString } from '../../../protocol/wire/uuid.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
@@ -16,14 +16,6 @@ import { groupCall } from '../../group-call.ts';
 import type { TopicPartition } from './assignors.ts';
 import type { MembershipHooks } from './membership.ts';
 
-const E = {
-  COORDINATOR_LOAD_IN_PROGRESS: 14,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  UNKNOWN_MEMBER_ID: 25,
-  FENCED_MEMBER_EPOCH: 110,
-  STALE_MEMBER_EPOCH: 113,
-} as const;
 
 const LEAVE_EPOCH = -1;
 // A static member says it will be back: the coordinator keeps its partitions for the session timeout.
@@ -208,13 +200,13 @@ export class ConsumerMembership {
     }
     if (this.stopped) return;
     const code = res.errorCode;
-    if (code === E.FENCED_MEMBER_EPOCH || code === E.UNKNOWN_MEMBER_ID) {
+    if (code === ErrorCode.FENCED_MEMBER_EPOCH || code === ErrorCode.UNKNOWN_MEMBER_ID) {
       this.memberEpoch = 0;
       await this.releaseAll();
       // Retriable: the loop rejoins after a backoff, so a coordinator that keeps fencing is not hammered.
       throw new KafkaError(`ConsumerGroupHeartbeat ${this.groupId}: ${new KafkaProtocolError(code).type}, rejoining`, true);
     }
-    if (code !== 0) {
+    if (code !== ErrorCode.NONE) {
       // A moved coordinator is found again on the retry that the (retriable) error brings.
       this.coordinators.forgetOn(code, this.groupId);
       throw new KafkaProtocolError(code, `ConsumerGroupHeartbeat ${this.groupId}: ${res.errorMessage ?? ''}`);
@@ -245,7 +237,7 @@ export class ConsumerMembership {
     if (ids.every((id) => this.idToName.has(id))) return;
     const meta = await this.cluster.refreshMetadata({ topics: this.config.groupTopics, signal: this.abort.signal });
     for (const t of meta.topics.values()) {
-      if (!t.topicId || t.errorCode !== 0) continue;
+      if (!t.topicId || t.errorCode !== ErrorCode.NONE) continue;
       this.idToName.set(t.topicId, t.name);
       this.nameToId.set(t.name, t.topicId);
     }
@@ -291,11 +283,11 @@ export class ConsumerMembership {
     for (let attempt = 0; ; attempt++) {
       const epoch = this.memberEpoch;
       const code = await this.commitOnce(offsets, epoch, opts);
-      if (code === 0) return;
+      if (code === ErrorCode.NONE) return;
       // A heartbeat answered while the commit was on its way: the reader's assignment tokens already
       // fenced messages of partitions we lost, so the same offsets under the new epoch are safe.
-      if (code === E.STALE_MEMBER_EPOCH && attempt < 2 && this.memberEpoch !== epoch && this.memberEpoch > 0) continue;
-      if (code === E.FENCED_MEMBER_EPOCH || code === E.UNKNOWN_MEMBER_ID) this.requestRejoin();
+      if (code === ErrorCode.STALE_MEMBER_EPOCH && attempt < 2 && this.memberEpoch !== epoch && this.memberEpoch > 0) continue;
+      if (code === ErrorCode.FENCED_MEMBER_EPOCH || code === ErrorCode.UNKNOWN_MEMBER_ID) this.requestRejoin();
       throw new KafkaProtocolError(code, `OffsetCommit ${this.groupId} (member epoch ${epoch})`);
     }
   }

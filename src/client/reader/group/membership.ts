@@ -2,7 +2,7 @@
 // KIP-394), the leader's assignment, SyncGroup, then heartbeats on their own timer and connection
 // until the coordinator calls a rebalance. With eager assignors every partition is revoked before
 // rejoining; with cooperative-sticky only those that move, then the member rejoins at once.
-import { Api } from '../../../protocol/messages/index.ts';
+import { Api, ErrorCode } from '../../../protocol/messages/index.ts';
 import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
@@ -14,16 +14,6 @@ import { groupCall } from '../../group-call.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
 
-const E = {
-  COORDINATOR_LOAD_IN_PROGRESS: 14,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  UNKNOWN_MEMBER_ID: 25,
-  REBALANCE_IN_PROGRESS: 27,
-  MEMBER_ID_REQUIRED: 79,
-  FENCED_INSTANCE_ID: 82,
-} as const;
 
 export interface MembershipHooks {
   /** Partitions leave this member: commit what is pending of them, stop fetching, drop their messages. */
@@ -36,7 +26,7 @@ export interface MembershipHooks {
 
 /** A group error that a fresh JoinGroup answers; the commit or heartbeat that got it failed. */
 export function needsRejoin(code: number): boolean {
-  return code === E.ILLEGAL_GENERATION || code === E.UNKNOWN_MEMBER_ID || code === E.REBALANCE_IN_PROGRESS;
+  return code === ErrorCode.ILLEGAL_GENERATION || code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.REBALANCE_IN_PROGRESS;
 }
 
 const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
@@ -145,7 +135,7 @@ export class Membership {
   }
 
   private check(code: number, what: string): void {
-    if (code === 0) return;
+    if (code === ErrorCode.NONE) return;
     // A moved coordinator is found again on the retry that the (retriable) error brings.
     this.coordinators.forgetOn(code, this.groupId);
     throw new KafkaProtocolError(code, `${what} ${this.groupId}`);
@@ -180,16 +170,16 @@ export class Membership {
       // The coordinator holds JoinGroup until every member has rejoined, up to the rebalance timeout.
       { signal, timeoutMs: this.config.rebalanceTimeoutMs + 5_000 },
     );
-    if (join.errorCode === E.MEMBER_ID_REQUIRED) {
+    if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
       this.memberId = join.memberId;
       this.rejoinNeeded = true;
       return;
     }
-    if (join.errorCode === E.UNKNOWN_MEMBER_ID) {
+    if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
       this.requestRejoin(true);
       return;
     }
-    if (join.errorCode === E.REBALANCE_IN_PROGRESS) {
+    if (join.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) {
       this.requestRejoin();
       return;
     }
@@ -215,7 +205,7 @@ export class Membership {
       { signal, timeoutMs: this.config.rebalanceTimeoutMs + 5_000 },
     );
     if (needsRejoin(sync.errorCode)) {
-      this.requestRejoin(sync.errorCode === E.UNKNOWN_MEMBER_ID);
+      this.requestRejoin(sync.errorCode === ErrorCode.UNKNOWN_MEMBER_ID);
       return;
     }
     this.check(sync.errorCode, 'SyncGroup');
@@ -262,7 +252,7 @@ export class Membership {
     const counts = new Map<string, number>();
     for (const t of topics) {
       const info = meta.topics.get(t);
-      if (info && info.errorCode === 0) counts.set(t, info.partitions.length);
+      if (info && info.errorCode === ErrorCode.NONE) counts.set(t, info.partitions.length);
     }
     this.assignedWith = { topics, counts };
     const plan = assignor.assign(parsed, counts);
@@ -298,7 +288,7 @@ export class Membership {
       if (this.assignedWith !== w || this.rejoinNeeded) return;
       const changed = w.topics.some((t) => {
         const info = meta.topics.get(t);
-        const now = info && info.errorCode === 0 ? info.partitions.length : undefined;
+        const now = info && info.errorCode === ErrorCode.NONE ? info.partitions.length : undefined;
         return now !== w.counts.get(t);
       });
       if (changed) {
@@ -337,15 +327,15 @@ export class Membership {
       );
       if (this.stopped || generationId !== this.generationId || this.rejoinNeeded) return;
       if (needsRejoin(res.errorCode)) {
-        this.requestRejoin(res.errorCode === E.UNKNOWN_MEMBER_ID);
+        this.requestRejoin(res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID);
         return;
       }
-      if (res.errorCode === E.FENCED_INSTANCE_ID) {
+      if (res.errorCode === ErrorCode.FENCED_INSTANCE_ID) {
         this.stopped = true;
         this.hooks.fatal(new KafkaProtocolError(res.errorCode, `group ${this.groupId}: another member uses instance id ${this.config.groupInstanceId}`));
         return;
       }
-      if (res.errorCode !== 0) {
+      if (res.errorCode !== ErrorCode.NONE) {
         this.counters.errors++;
         this.coordinators.forgetOn(res.errorCode, this.groupId);
       }
@@ -374,8 +364,8 @@ export class Membership {
     );
     for (const t of res.topics) {
       for (const p of t.partitions) {
-        if (p.errorCode === 0) continue;
-        if (needsRejoin(p.errorCode)) this.requestRejoin(p.errorCode === E.UNKNOWN_MEMBER_ID);
+        if (p.errorCode === ErrorCode.NONE) continue;
+        if (needsRejoin(p.errorCode)) this.requestRejoin(p.errorCode === ErrorCode.UNKNOWN_MEMBER_ID);
         throw new KafkaProtocolError(p.errorCode, `OffsetCommit ${t.name}/${p.partitionIndex} (generation ${this.generationId})`);
       }
     }
