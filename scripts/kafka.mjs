@@ -5,10 +5,16 @@
 //   node scripts/kafka.mjs up | down | status
 //   node scripts/kafka.mjs stop-broker <a|b> <nodeId> [--kill] | start-broker <a|b> <nodeId>
 //   node scripts/kafka.mjs stop-cluster <a|b> [--kill]         | start-cluster <a|b>
+//   node scripts/kafka.mjs freeze-broker <a|b> <nodeId>      | thaw-broker <a|b> <nodeId>
+//   node scripts/kafka.mjs freeze-cluster <a|b>               | thaw-cluster <a|b> | thaw-all
 //   node scripts/kafka.mjs fetch          (download the broker jars only)
 //
+// Freezing sends SIGSTOP: the sockets stay open and nothing answers, which is what a network partition,
+// a long GC pause or a hung broker looks like to a client. Thawing (SIGCONT) resumes the process.
+//
 // Environment: KAFKA_VERSION (default 4.4.0), MKA_KAFKA_STATE (state folder, default <repo>/.kafka),
-// MKA_KAFKA_CACHE (jar cache, default ~/.cache/mka/kafka).
+// MKA_KAFKA_CACHE (jar cache, default ~/.cache/mka/kafka), MKA_KAFKA_PORT_OFFSET (added to every port,
+// default 0: for a second set of clusters beside the first).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -24,6 +30,8 @@ const STATE_FILE = path.join(STATE_DIR, 'state.json');
 export const CLUSTERS_FILE = path.join(STATE_DIR, 'clusters.json');
 const CACHE_DIR = path.resolve(process.env.MKA_KAFKA_CACHE || path.join(os.homedir(), '.cache', 'mka', 'kafka'));
 const START_TIMEOUT_MS = 180_000;
+// Shifts every port, so that a second set of clusters (its own MKA_KAFKA_STATE) can run beside the first.
+const PORT_OFFSET = Number(process.env.MKA_KAFKA_PORT_OFFSET || 0);
 const STOP_TIMEOUT_MS = 30_000;
 
 export const USERS = { username: 'mka', password: 'mka-secret' };
@@ -31,8 +39,11 @@ const TLS_PASSWORD = 'mka-tls-secret';
 
 /** The two clusters: A (3 combined broker+controller nodes) and B (1 node with SASL and SSL listeners). */
 const PLAN = {
-  a: { nodes: [1, 2, 3].map((id) => ({ id, port: 19091 + id, controllerPort: 19191 + id })), secure: false },
-  b: { nodes: [{ id: 1, port: 29092, controllerPort: 29192, saslPort: 29093, sslPort: 29094 }], secure: true },
+  a: { nodes: [1, 2, 3].map((id) => ({ id, port: PORT_OFFSET + 19091 + id, controllerPort: PORT_OFFSET + 19191 + id })), secure: false },
+  b: {
+    nodes: [{ id: 1, port: PORT_OFFSET + 29092, controllerPort: PORT_OFFSET + 29192, saslPort: PORT_OFFSET + 29093, sslPort: PORT_OFFSET + 29094 }],
+    secure: true,
+  },
 };
 
 const log = (...a) => console.error('[kafka]', ...a);
@@ -291,6 +302,8 @@ async function stopNode(state, name, id, kill = false) {
   if (!node) throw new Error(`no node ${id} in cluster ${name}`);
   const pid = node.pid;
   if (isOurs(pid, node.config)) {
+    // A frozen JVM would hold a SIGTERM until it is continued.
+    if (!kill) process.kill(pid, 'SIGCONT');
     process.kill(pid, kill ? 'SIGKILL' : 'SIGTERM');
     const deadline = Date.now() + STOP_TIMEOUT_MS;
     while (isOurs(pid, node.config)) {
@@ -432,6 +445,40 @@ export async function startCluster(name) {
   await waitReady(state, name, state.clusters[name].nodes.length);
 }
 
+/** SIGSTOP (freeze) or SIGCONT (thaw) one node, by the pid this script started it with. */
+function signalNode(state, name, id, signal) {
+  const node = state.clusters[name]?.nodes.find((n) => n.id === Number(id));
+  if (!node) throw new Error(`no node ${id} in cluster ${name}`);
+  if (!node.pid || !isOurs(node.pid, node.config)) throw new Error(`node ${id} of cluster ${name} is not running`);
+  process.kill(node.pid, signal);
+}
+
+export function freezeBroker(name, id) {
+  signalNode(loaded(), name, id, 'SIGSTOP');
+}
+
+export function thawBroker(name, id) {
+  signalNode(loaded(), name, id, 'SIGCONT');
+}
+
+export function freezeCluster(name) {
+  const state = loaded();
+  for (const n of state.clusters[name].nodes) signalNode(state, name, n.id, 'SIGSTOP');
+}
+
+export function thawCluster(name) {
+  const state = loaded();
+  for (const n of state.clusters[name].nodes) signalNode(state, name, n.id, 'SIGCONT');
+}
+
+/** Continues every node of every cluster that is running: a test that froze one must never leave it so. */
+export function thawAll() {
+  const state = readState();
+  for (const c of Object.values(state?.clusters ?? {})) {
+    for (const n of c.nodes) if (n.pid && isOurs(n.pid, n.config)) process.kill(n.pid, 'SIGCONT');
+  }
+}
+
 // ----------------------------------------------------------------------------------------------- CLI
 
 /**
@@ -486,6 +533,21 @@ async function main(argv) {
     case 'start-cluster':
       await startCluster(args[0]);
       break;
+    case 'freeze-broker':
+      freezeBroker(args[0], args[1]);
+      break;
+    case 'thaw-broker':
+      thawBroker(args[0], args[1]);
+      break;
+    case 'freeze-cluster':
+      freezeCluster(args[0]);
+      break;
+    case 'thaw-cluster':
+      thawCluster(args[0]);
+      break;
+    case 'thaw-all':
+      thawAll();
+      break;
     case 'java-args':
       // The JVM options and classpath the tools run with, one per line (the benchmark starts the perf tools itself to watch their memory).
       process.stdout.write(javaArgs(fetchJars(), os.tmpdir()).join('\n') + '\n');
@@ -497,7 +559,7 @@ async function main(argv) {
       break;
     }
     default:
-      console.error('usage: kafka.mjs up|down|status|fetch|java-args|tool CLASS ARGS|stop-broker C ID [--kill]|start-broker C ID|stop-cluster C [--kill]|start-cluster C');
+      console.error('usage: kafka.mjs up|down|status|fetch|java-args|tool CLASS ARGS|stop-broker C ID [--kill]|start-broker C ID|stop-cluster C [--kill]|start-cluster C|freeze-broker C ID|thaw-broker C ID|freeze-cluster C|thaw-cluster C|thaw-all');
       process.exitCode = 2;
   }
 }

@@ -1,6 +1,6 @@
 // Access to the local clusters started by scripts/kafka.mjs. A test that needs a broker calls
 // `cluster('a')`: when no cluster is running this throws, so the test fails loudly instead of skipping.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,21 @@ export const startBroker = (c: ClusterName, id: number) => harness('start-broker
 export const stopCluster = (c: ClusterName, opts: { kill?: boolean } = {}) =>
   harness('stop-cluster', c, ...(opts.kill ? ['--kill'] : []));
 export const startCluster = (c: ClusterName) => harness('start-cluster', c);
+
+// SIGSTOP/SIGCONT through the harness. Whatever a test does, the process thaws every node on exit, so
+// a failed assertion between freeze and thaw never leaves a cluster stopped for the tests after it.
+let thawOnExit = false;
+function armThaw(): void {
+  if (thawOnExit) return;
+  thawOnExit = true;
+  process.on('exit', () => {
+    spawnSync(process.execPath, [join(ROOT, 'scripts', 'kafka.mjs'), 'thaw-all'], { cwd: ROOT, stdio: 'ignore' });
+  });
+}
+export const freezeBroker = (c: ClusterName, id: number) => (armThaw(), harness('freeze-broker', c, String(id)));
+export const thawBroker = (c: ClusterName, id: number) => harness('thaw-broker', c, String(id));
+export const freezeCluster = (c: ClusterName) => (armThaw(), harness('freeze-cluster', c));
+export const thawCluster = (c: ClusterName) => harness('thaw-cluster', c);
 
 /** A topic name no other test uses. */
 export function uniqueTopic(prefix = 't'): string {
