@@ -644,7 +644,8 @@ export class Writer {
       transactionalId: null,
       acks,
       timeoutMs: this.config.writeTimeoutMs,
-      topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+      // Produce v13 names topics by id (KIP-516); older versions by name. The codec writes the one its version has.
+      topicData: [...byTopic].map(([name, partitionData]) => ({ name, topicId: this.cluster.current?.topics.get(name)?.topicId || undefined, partitionData })),
     };
     this.counters.writes++;
     try {
@@ -658,7 +659,8 @@ export class Writer {
       const res = await conn.request(Api.Produce, body);
       this.summaries.writeTime.observe(performance.now() - sentAt);
       const results = new Map<string, { errorCode: number; baseOffset: bigint; errorMessage?: string | null }>();
-      for (const t of res.responses) for (const pr of t.partitionResponses) results.set(`${t.name}\u0000${pr.index}`, pr);
+      const byId = new Map([...byTopic.keys()].map((n) => [this.cluster.current?.topics.get(n)?.topicId ?? '', n]));
+      for (const t of res.responses) for (const pr of t.partitionResponses) results.set(`${t.name || byId.get(t.topicId) || ''}\u0000${pr.index}`, pr);
       for (const b of batches) {
         const r = results.get(`${b.p.topic}\u0000${b.p.partition}`);
         if (!r) this.batchFailed(b, new KafkaError(`Produce response lacks ${b.p.topic}/${b.p.partition}`, true));
