@@ -1,9 +1,21 @@
-// The error of a multi-cluster write: aligned with the messages like WriteErrors, and saying per
-// cluster what happened, so a caller can tell "written nowhere" from "missing in cluster 1".
+// The errors of the multi-cluster layer. MultiWriteErrors is aligned with the messages like WriteErrors
+// and says per cluster what happened, so a caller can tell "written nowhere" from "missing in cluster 1".
+import { KafkaError } from '../protocol/errors.ts';
 import { WriteErrors } from '../client/writer/write-errors.ts';
 
+/** A cluster was (or turned) unhealthy, so the message was not written there. */
+export class ClusterUnavailableError extends KafkaError {
+  constructor(
+    readonly cluster: number,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cluster ${cluster} is unhealthy: ${detail}`, true, options);
+  }
+}
+
 export class MultiWriteErrors extends WriteErrors {
-  /** For each message, the clusters that do not have it (Mirror: every cluster that missed it). */
+  /** For each message, the clusters that do not have it acknowledged (empty: written as asked). */
   readonly missing: readonly (readonly number[])[];
   /** For each cluster tried, its error per message (null: written there, or not sent there). */
   readonly byCluster: ReadonlyMap<number, readonly (Error | null)[]>;

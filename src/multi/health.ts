@@ -1,17 +1,31 @@
-// Per-cluster health with hysteresis: a failure opens the circuit at once (after `failureThreshold`
-// consecutive failures); a background probe then checks the cluster, and only `recoveryProbes`
-// consecutive good probes close it again, so a flapping cluster is not retried on every write.
+// Per-cluster health judged from what the cluster answers, not from timeouts of whole calls.
+//
+// Every operation on a cluster (a write attempt, a probe) is registered while it is outstanding. A
+// cluster is unhealthy when one of them has waited `stallTimeoutMs` and nothing at all came back from
+// that cluster since it began: a frozen cluster (sockets open, nothing answers) and a dead one look the
+// same, and a slow but answering cluster does not trip it. Errors count only when nothing answered since
+// the failed operation began (otherwise the cluster is up and the error is about a message or a
+// partition). Every cluster is probed every `probeIntervalMs`, healthy ones included, so that a quiet
+// cluster is judged too; an unhealthy one needs `recoveryProbes` consecutive good probes to come back.
+// Only evidence from operations started after the last transition counts, so the errors of calls that
+// were outstanding during an outage cannot knock a recovered cluster down again (no flapping).
 // A manual override pins a cluster up or down until it is cleared.
+import { KafkaError, TimeoutError } from '../protocol/errors.ts';
 
 export interface HealthConfig {
-  /** Consecutive failed writes/reads that mark a cluster unhealthy. Default 1. */
+  /** Consecutive failures (with nothing answered since each began) that mark a cluster unhealthy. Default 1. */
   failureThreshold?: number;
-  /** Time between probes of an unhealthy cluster. Default 1000 ms. */
+  /** Time between probes of each cluster, healthy or not. Default 500 ms. */
   probeIntervalMs?: number;
-  /** Consecutive successful probes before an unhealthy cluster is used again. Default 2. */
+  /** Consecutive good probes before an unhealthy cluster is used again. Default 2. */
   recoveryProbes?: number;
-  /** Timeout of one probe. Default 2000 ms. */
+  /** Timeout of one probe. Default 1000 ms. */
   probeTimeoutMs?: number;
+  /**
+   * An operation outstanding this long with nothing answered by its cluster since it began marks the
+   * cluster unhealthy (a frozen or partitioned cluster). Default 1000 ms.
+   */
+  stallTimeoutMs?: number;
 }
 
 export type HealthState = 'healthy' | 'unhealthy';
@@ -30,37 +44,74 @@ export interface ClusterHealth {
   recoveries: number;
 }
 
+/** A probe resolves when the cluster is fit for traffic, rejects (or never settles) otherwise. */
 export type Probe = (cluster: number, signal: AbortSignal) => Promise<void>;
 export type HealthListener = (h: ClusterHealth) => void;
 
-interface Entry extends ClusterHealth {
-  goodProbes: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  probing: AbortController | null;
+/** One outstanding operation on a cluster, from `begin` to its outcome. */
+export interface Operation {
+  readonly cluster: number;
+  readonly startedAt: number;
 }
+
+interface Entry extends ClusterHealth {
+  /** Monotonic time of the last transition: evidence from operations begun earlier is ignored. */
+  changedAt: number;
+  /** Monotonic time of the last answer of any operation (−Infinity: none yet). */
+  lastAnswerAt: number;
+  goodProbes: number;
+  outstanding: Set<Operation>;
+  probing: boolean;
+}
+
+const DEFAULTS: Required<HealthConfig> = {
+  failureThreshold: 1,
+  probeIntervalMs: 500,
+  recoveryProbes: 2,
+  probeTimeoutMs: 1000,
+  stallTimeoutMs: 1000,
+};
+
+/** How often outstanding operations are checked for a stall, as a fraction of the stall timeout. */
+const STALL_CHECKS_PER_TIMEOUT = 10;
 
 export class HealthTracker {
   private readonly entries: Entry[];
   private readonly cfg: Required<HealthConfig>;
   private readonly listeners = new Set<HealthListener>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly probeAborts = new Set<AbortController>();
   private closed = false;
 
+  /** `now`: a monotonic clock in ms (tests may pass their own). */
   constructor(
     count: number,
     private readonly probe: Probe,
     cfg: HealthConfig = {},
+    private readonly now: () => number = () => performance.now(),
   ) {
-    this.cfg = {
-      failureThreshold: Math.max(1, cfg.failureThreshold ?? 1),
-      probeIntervalMs: cfg.probeIntervalMs ?? 1000,
-      recoveryProbes: Math.max(1, cfg.recoveryProbes ?? 2),
-      probeTimeoutMs: cfg.probeTimeoutMs ?? 2000,
-    };
-    const now = new Date();
+    this.cfg = resolveHealthConfig(cfg);
+    const wall = new Date();
+    const t = this.now();
     this.entries = Array.from({ length: count }, (_, cluster) => ({
-      cluster, state: 'healthy', since: now, forced: null, consecutiveFailures: 0, lastError: null,
-      failovers: 0, recoveries: 0, goodProbes: 0, timer: undefined, probing: null,
+      cluster, state: 'healthy', since: wall, forced: null, consecutiveFailures: 0, lastError: null,
+      failovers: 0, recoveries: 0, changedAt: t, lastAnswerAt: -Infinity, goodProbes: 0,
+      outstanding: new Set<Operation>(), probing: false,
     }));
+    // Background timers must not keep a process alive that forgot close(): traffic does that.
+    const check = setInterval(() => this.checkStalls(), Math.max(10, this.cfg.stallTimeoutMs / STALL_CHECKS_PER_TIMEOUT));
+    check.unref?.();
+    this.timers.push(check);
+    const probes = setInterval(() => this.probeAll(), this.cfg.probeIntervalMs);
+    probes.unref?.();
+    this.timers.push(probes);
+    // A first answer at once: a cluster's first write (dial, metadata, producer id) may outlast the stall
+    // timeout, and must not be taken for a stall while the cluster answers probes.
+    queueMicrotask(() => this.probeAll());
+  }
+
+  get config(): Readonly<Required<HealthConfig>> {
+    return this.cfg;
   }
 
   healthy(i: number): boolean {
@@ -68,24 +119,37 @@ export class HealthTracker {
     return (e.forced ?? e.state) === 'healthy';
   }
 
-  /** A write or read on cluster i succeeded. */
-  success(i: number): void {
-    const e = this.entries[i];
+  /** Registers an operation on cluster i; report its outcome with succeeded, failed or ended. */
+  begin(i: number): Operation {
+    const op: Operation = { cluster: i, startedAt: this.now() };
+    this.entries[i].outstanding.add(op);
+    return op;
+  }
+
+  /** The cluster answered the operation (all of it, or part of a write). */
+  succeeded(op: Operation): void {
+    const e = this.entries[op.cluster];
+    e.outstanding.delete(op);
+    e.lastAnswerAt = Math.max(e.lastAnswerAt, this.now());
+    if (op.startedAt < e.changedAt) return;
     e.consecutiveFailures = 0;
-    // Traffic that succeeds (e.g. a last-resort attempt) is as good as a probe.
     if (e.state === 'unhealthy') this.goodProbe(e);
   }
 
-  /** A write or read on cluster i failed in a way that says the cluster is in trouble. */
-  failure(i: number, err: Error): void {
-    const e = this.entries[i];
+  /** The operation failed in a way that may say the cluster is in trouble. */
+  failed(op: Operation, err: Error): void {
+    const e = this.entries[op.cluster];
+    e.outstanding.delete(op);
+    if (op.startedAt < e.changedAt || e.lastAnswerAt >= op.startedAt) return;
     e.lastError = err;
-    e.consecutiveFailures++;
     e.goodProbes = 0;
-    if (e.state === 'healthy' && e.consecutiveFailures >= this.cfg.failureThreshold) {
-      this.set(e, 'unhealthy');
-      this.scheduleProbe(e);
-    }
+    e.consecutiveFailures++;
+    if (e.state === 'healthy' && e.consecutiveFailures >= this.cfg.failureThreshold) this.set(e, 'unhealthy');
+  }
+
+  /** The operation ended without evidence either way (cancelled by its caller, handed over). */
+  ended(op: Operation): void {
+    this.entries[op.cluster].outstanding.delete(op);
   }
 
   /** Pins cluster i up or down (null: back to automatic). */
@@ -96,9 +160,10 @@ export class HealthTracker {
   }
 
   snapshot(): ClusterHealth[] {
-    return this.entries.map(({ goodProbes: _g, timer: _t, probing: _p, ...h }) => ({ ...h }));
+    return this.entries.map(publicView);
   }
 
+  /** Listeners run in registration order, synchronously at the change. */
   onChange(listener: HealthListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -106,23 +171,80 @@ export class HealthTracker {
 
   close(): void {
     this.closed = true;
-    for (const e of this.entries) {
-      if (e.timer) clearTimeout(e.timer);
-      e.probing?.abort();
-    }
+    for (const t of this.timers) clearInterval(t);
+    for (const ac of this.probeAborts) ac.abort(new KafkaError('health tracker closed', false));
     this.listeners.clear();
+  }
+
+  /** Checks every cluster for a stalled operation now (the timer does it on its own). */
+  checkStalls(): void {
+    const t = this.now();
+    for (const e of this.entries) {
+      if (e.state !== 'healthy') continue;
+      // The latest operation that has waited the whole stall timeout decides: nothing answered since it began?
+      let latest = -Infinity;
+      for (const op of e.outstanding) {
+        if (op.startedAt >= e.changedAt && t - op.startedAt >= this.cfg.stallTimeoutMs) latest = Math.max(latest, op.startedAt);
+      }
+      if (latest > -Infinity && e.lastAnswerAt < latest) {
+        e.lastError = new TimeoutError(`cluster ${e.cluster} answered nothing for ${Math.round(t - latest)} ms`);
+        this.set(e, 'unhealthy');
+      }
+    }
+  }
+
+  private probeAll(): void {
+    for (const e of this.entries) if (!e.probing) void this.runProbe(e);
+  }
+
+  private async runProbe(e: Entry): Promise<void> {
+    if (this.closed) return;
+    e.probing = true;
+    const op = this.begin(e.cluster);
+    const ac = new AbortController();
+    this.probeAborts.add(ac);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The probe's own promise may ignore its signal: the timeout settles the race either way.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new TimeoutError(`probe of cluster ${e.cluster} got no answer within ${this.cfg.probeTimeoutMs} ms`);
+        ac.abort(err);
+        reject(err);
+      }, this.cfg.probeTimeoutMs);
+    });
+    try {
+      await Promise.race([this.probe(e.cluster, ac.signal), timeout]);
+      if (!this.closed) this.succeeded(op);
+    } catch (err) {
+      if (!this.closed) this.failed(op, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearTimeout(timer);
+      this.probeAborts.delete(ac);
+      this.ended(op);
+      e.probing = false;
+    }
+  }
+
+  private goodProbe(e: Entry): void {
+    e.goodProbes++;
+    if (e.goodProbes >= this.cfg.recoveryProbes) this.set(e, 'healthy');
   }
 
   private set(e: Entry, state: HealthState): void {
     e.state = state;
     e.since = new Date();
+    e.changedAt = this.now();
+    e.goodProbes = 0;
     if (state === 'unhealthy') e.failovers++;
-    else e.recoveries++;
+    else {
+      e.recoveries++;
+      e.consecutiveFailures = 0;
+    }
     this.emit(e);
   }
 
   private emit(e: Entry): void {
-    const { goodProbes: _g, timer: _t, probing: _p, ...h } = e;
+    const h = publicView(e);
     for (const l of this.listeners) {
       try {
         l({ ...h });
@@ -131,42 +253,23 @@ export class HealthTracker {
       }
     }
   }
+}
 
-  private goodProbe(e: Entry): void {
-    e.goodProbes++;
-    if (e.goodProbes >= this.cfg.recoveryProbes) {
-      e.goodProbes = 0;
-      e.consecutiveFailures = 0;
-      if (e.timer) clearTimeout(e.timer);
-      e.timer = undefined;
-      this.set(e, 'healthy');
-    }
+export function resolveHealthConfig(cfg: HealthConfig): Required<HealthConfig> {
+  const out = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(cfg) as [keyof HealthConfig, number | undefined][]) {
+    if (v === undefined) continue;
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`health.${k} must be a positive number, got ${v}`);
+    out[k] = v;
   }
+  out.failureThreshold = Math.ceil(out.failureThreshold);
+  out.recoveryProbes = Math.ceil(out.recoveryProbes);
+  return out;
+}
 
-  private scheduleProbe(e: Entry): void {
-    if (this.closed || e.timer) return;
-    e.timer = setTimeout(() => {
-      e.timer = undefined;
-      void this.runProbe(e);
-    }, this.cfg.probeIntervalMs);
-  }
-
-  private async runProbe(e: Entry): Promise<void> {
-    if (this.closed || e.state === 'healthy') return;
-    const ac = new AbortController();
-    e.probing = ac;
-    const timer = setTimeout(() => ac.abort(new Error('probe timed out')), this.cfg.probeTimeoutMs);
-    try {
-      await this.probe(e.cluster, ac.signal);
-      if (!ac.signal.aborted) this.goodProbe(e);
-      else e.goodProbes = 0;
-    } catch (err) {
-      e.goodProbes = 0;
-      e.lastError = err instanceof Error ? err : new Error(String(err));
-    } finally {
-      clearTimeout(timer);
-      e.probing = null;
-    }
-    if (e.state === 'unhealthy') this.scheduleProbe(e);
-  }
+function publicView(e: Entry): ClusterHealth {
+  return {
+    cluster: e.cluster, state: e.state, since: e.since, forced: e.forced, consecutiveFailures: e.consecutiveFailures,
+    lastError: e.lastError, failovers: e.failovers, recoveries: e.recoveries,
+  };
 }

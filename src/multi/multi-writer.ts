@@ -1,18 +1,24 @@
 // MultiWriter: one Writer per cluster behind the seed's RWMode. Backup writes to the primary while it
 // is healthy and to a standby otherwise, failing back when probes find the primary healthy again;
-// MultiRW rotates over healthy clusters and tries every other one before giving up; Mirror writes every
-// message to every cluster. A write failed on one cluster is retried on another only for the messages
-// that failed there, and only for errors that say the cluster (not the message) is the problem.
+// MultiRW rotates over healthy clusters; Mirror writes every message to every cluster.
+//
+// Each call has one deadline from the moment it is made, across every cluster it tries. Its attempt on
+// a cluster carries an AbortSignal of the MultiWriter's own: the moment that cluster turns unhealthy the
+// attempt is stopped (handover) and its unwritten messages go to the next healthy cluster at once, so
+// nothing stays stranded on a frozen or dead cluster. Stopping an attempt is told apart from the
+// caller's abort (reject, no failover) and from the deadline (reject with TimeoutError).
 import { Client } from '../client/client.ts';
 import { Writer } from '../client/writer/writer.ts';
 import type { WriterConfig, WriterMessage, WriteResult } from '../client/writer/config.ts';
 import type { WriterStats } from '../client/writer/stats.ts';
 import { WriteErrors } from '../client/writer/write-errors.ts';
 import { AbortedError, ClosedError, KafkaError } from '../protocol/errors.ts';
-import { MultiWriteErrors } from './errors.ts';
-import { HealthTracker, type ClusterHealth, type HealthConfig, type HealthListener, type HealthState } from './health.ts';
+import { CallScope, type Attempt, type StopReason } from './call-scope.ts';
+import { ClusterUnavailableError, MultiWriteErrors } from './errors.ts';
+import { HealthTracker, resolveHealthConfig, type ClusterHealth, type HealthConfig, type HealthListener, type HealthState } from './health.ts';
+import { probeClient, probeCluster } from './probe.ts';
 import { RWMode } from './rw-mode.ts';
-import { sumStats } from './stats.ts';
+import { FailoverCounters, sumStats, type MultiWriterStats } from './stats.ts';
 
 export interface MultiWriterOptions {
   health?: HealthConfig;
@@ -20,7 +26,7 @@ export interface MultiWriterOptions {
   mirrorMinClusters?: number;
   /**
    * Adds a header with a unique id to every message, so that a MultiReader (dedupeHeader) can drop the
-   * duplicates a failover retry may create. Off by default.
+   * duplicates a failover may create. Off by default.
    */
   messageIdHeader?: string;
 }
@@ -33,6 +39,17 @@ export interface MultiWriteResult extends WriteResult {
 
 export interface MultiWriteOptions {
   signal?: AbortSignal;
+  /** The call's deadline, from the moment it is made, across every cluster tried. Default: the first config's writeTimeoutMs (30 s). */
+  timeoutMs?: number;
+}
+
+/** What one attempt on one cluster came to, aligned with the messages it was given. */
+interface Outcome {
+  errors: (Error | null)[];
+  results: (WriteResult | null)[];
+  /** Message k was in a request on the wire: if unwritten, the cluster may have it all the same. */
+  sent: boolean[];
+  stopped: StopReason | null;
 }
 
 function checkIndex(i: number, n: number): void {
@@ -40,8 +57,16 @@ function checkIndex(i: number, n: number): void {
 }
 
 /** Errors that say the cluster is in trouble (so another cluster may take the message). */
-function clusterTrouble(e: Error | null): boolean {
-  return e !== null && e instanceof KafkaError && e.retriable;
+function clusterTrouble(e: Error | null): e is Error {
+  return e !== null && e instanceof KafkaError && e.retriable && !(e instanceof AbortedError);
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function isOptions(x: unknown): x is MultiWriteOptions {
+  return typeof x === 'object' && x !== null && !('value' in x);
 }
 
 export class MultiWriter {
@@ -50,6 +75,10 @@ export class MultiWriter {
   private readonly probes: Client[];
   private readonly health: HealthTracker;
   private readonly opts: MultiWriterOptions;
+  private readonly timeoutMs: number;
+  /** Attempts outstanding per cluster: stopped when their cluster turns unhealthy. */
+  private readonly inFlight: Set<Attempt>[];
+  private readonly counters: FailoverCounters;
   private next = 0;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -60,12 +89,19 @@ export class MultiWriter {
     if (configs.some((c) => c.async)) throw new KafkaError('MultiWriter cannot fail over async writers: leave async off in its configs', false);
     const min = opts.mirrorMinClusters ?? configs.length;
     if (mode === RWMode.Mirror && (min < 1 || min > configs.length)) throw new RangeError(`mirrorMinClusters ${min} outside 1..${configs.length}`);
+    const health = resolveHealthConfig(opts.health ?? {});
     this.mode = mode;
     this.opts = opts;
+    this.timeoutMs = configs[0].writeTimeoutMs ?? 30_000;
     this.writers = configs.map((c) => new Writer(c));
-    // Probes use their own clients: an admin connection per cluster, apart from the produce path.
-    this.probes = configs.map((c) => new Client({ ...c, retry: { attempts: 1 }, retryTimeoutMs: 0 }));
-    this.health = new HealthTracker(configs.length, (i, signal) => this.probe(i, configs[i], signal), opts.health);
+    this.probes = configs.map((c) => probeClient(c, health));
+    this.inFlight = configs.map(() => new Set<Attempt>());
+    this.counters = new FailoverCounters(configs.length);
+    this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health);
+    // Registered first, so the handover is under way before any user listener hears of the change.
+    this.health.onChange((h) => {
+      if ((h.forced ?? h.state) === 'unhealthy') this.handOver(h);
+    });
   }
 
   get clusters(): number {
@@ -74,76 +110,94 @@ export class MultiWriter {
 
   /**
    * Writes messages; resolves with where each landed. When some could not be written anywhere (or, in
-   * Mirror mode, not to enough clusters), rejects with MultiWriteErrors aligned with the messages.
+   * Mirror mode, not to enough clusters) by the call's deadline, rejects with MultiWriteErrors aligned
+   * with the messages. The caller's signal rejects at once (AbortedError per unwritten message) and
+   * never moves the messages to another cluster.
    */
   async writeMessages(...args: (WriterMessage | MultiWriteOptions)[]): Promise<MultiWriteResult[]> {
     const last = args[args.length - 1];
-    const opts = last && typeof last === 'object' && !('value' in last) ? (args.pop() as MultiWriteOptions) : {};
+    const opts = last !== undefined && isOptions(last) ? (args.pop() as MultiWriteOptions) : {};
     let messages = args as WriterMessage[];
     if (this.closed) throw new ClosedError('multi-writer closed');
     if (messages.length === 0) return [];
     if (opts.signal?.aborted) throw new AbortedError('writeMessages aborted before anything was sent', opts.signal.reason);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
     if (this.opts.messageIdHeader) {
       const h = this.opts.messageIdHeader;
       messages = messages.map((m) => ({ ...m, headers: [...(m.headers ?? []), { key: h, value: globalThis.crypto.randomUUID() }] }));
     }
-    return this.mode === RWMode.Mirror ? this.writeMirror(messages, opts) : this.writeFailover(messages, opts);
+    const scope = new CallScope(opts.signal, timeoutMs);
+    try {
+      return await (this.mode === RWMode.Mirror ? this.writeMirror(messages, scope) : this.writeFailover(messages, scope));
+    } finally {
+      scope.dispose();
+    }
   }
 
-  /** Backup and MultiRW: each message ends up in one cluster, tried in the order `route()` gives. */
-  private async writeFailover(messages: WriterMessage[], opts: MultiWriteOptions): Promise<MultiWriteResult[]> {
-    const results: (MultiWriteResult | null)[] = new Array(messages.length).fill(null);
-    const errors: (Error | null)[] = new Array(messages.length).fill(null);
+  /** Backup and MultiRW: each message ends up in one cluster; what one cluster could not take goes to the next. */
+  private async writeFailover(messages: WriterMessage[], scope: CallScope): Promise<MultiWriteResult[]> {
+    const n = messages.length;
+    const results: (MultiWriteResult | null)[] = new Array(n).fill(null);
+    const errors: (Error | null)[] = new Array(n).fill(null);
+    const sentBefore: boolean[] = new Array(n).fill(false);
     const byCluster = new Map<number, (Error | null)[]>();
+    const order = this.order();
+    const tried = new Set<number>();
     let pending = messages.map((_, i) => i);
-    for (const c of this.route()) {
-      if (pending.length === 0) break;
-      const errs: (Error | null)[] = new Array(messages.length).fill(null);
+    while (pending.length > 0 && !scope.stopped) {
+      const c = this.pick(order, tried);
+      if (c === undefined) break;
+      if (tried.size > 0) {
+        this.counters.handedOver += pending.length;
+        for (const i of pending) if (sentBefore[i]) this.counters.possibleDuplicates++;
+      }
+      tried.add(c);
+      const out = await this.writeTo(c, pending.map((i) => messages[i]), scope);
+      const errs: (Error | null)[] = new Array(n).fill(null);
       byCluster.set(c, errs);
-      const outcome = await this.writeTo(c, pending.map((i) => messages[i]), opts.signal);
-      const retry: number[] = [];
+      const moveOn: number[] = [];
       pending.forEach((i, k) => {
-        const e = outcome.errors[k];
+        const e = out.errors[k];
         errs[i] = e;
+        errors[i] = e;
         if (e === null) {
-          results[i] = { ...outcome.results[k]!, cluster: c, clusters: [c] };
-          errors[i] = null;
-        } else {
-          errors[i] = e;
-          if (clusterTrouble(e) && !(e instanceof AbortedError)) retry.push(i);
+          results[i] = { ...out.results[k]!, cluster: c, clusters: [c] };
+        } else if (out.stopped === 'handover' || (out.stopped === null && clusterTrouble(e))) {
+          sentBefore[i] ||= out.sent[k];
+          moveOn.push(i);
         }
       });
-      pending = retry;
-      if (opts.signal?.aborted) break;
+      pending = moveOn;
     }
-    if (errors.some((e) => e !== null)) {
-      const missing = errors.map((e) => (e ? [...byCluster.keys()] : []));
-      throw new MultiWriteErrors(errors, missing, byCluster);
-    }
-    return results as MultiWriteResult[];
+    // Messages the call stopped for (caller or deadline) before another cluster could take them.
+    if (scope.stopped) for (const i of pending) errors[i] = scope.stopError();
+    const failed = errors.filter((e) => e !== null).length;
+    if (failed === 0) return results as MultiWriteResult[];
+    if (scope.stopped === 'deadline') this.counters.timedOut += failed;
+    const all = this.writers.map((_, c) => c);
+    throw new MultiWriteErrors(errors, errors.map((e) => (e ? all : [])), byCluster);
   }
 
-  /** Mirror: every message to every healthy cluster, in parallel. */
-  private async writeMirror(messages: WriterMessage[], opts: MultiWriteOptions): Promise<MultiWriteResult[]> {
+  /** Mirror: every message to every healthy cluster, in parallel; the error names what each cluster misses. */
+  private async writeMirror(messages: WriterMessage[], scope: CallScope): Promise<MultiWriteResult[]> {
     const n = this.writers.length;
     const min = this.opts.mirrorMinClusters ?? n;
-    const byCluster = new Map<number, (Error | null)[]>();
+    const anyHealthy = this.writers.some((_, c) => this.health.healthy(c));
     const outcomes = await Promise.all(
-      this.writers.map(async (_, c) => {
-        if (!this.health.healthy(c)) {
-          const why = new KafkaError(`cluster ${c} is unhealthy: ${this.health.snapshot()[c].lastError?.message ?? 'forced down'}`, true);
-          return { errors: messages.map(() => why), results: messages.map(() => null) };
-        }
-        return this.writeTo(c, messages, opts.signal);
+      this.writers.map(async (_, c): Promise<Outcome> => {
+        if (!anyHealthy || this.health.healthy(c)) return this.writeTo(c, messages, scope);
+        const why = this.unavailable(this.health.snapshot()[c]);
+        return { errors: messages.map(() => why), results: messages.map(() => null), sent: messages.map(() => false), stopped: null };
       }),
     );
-    outcomes.forEach((o, c) => byCluster.set(c, o.errors));
+    const byCluster = new Map(outcomes.map((o, c) => [c, o.errors] as const));
     const errors: (Error | null)[] = [];
     const missing: number[][] = [];
     const results: MultiWriteResult[] = [];
     messages.forEach((_, i) => {
-      const have = outcomes.map((o, c) => (o.errors[i] === null ? c : -1)).filter((c) => c >= 0);
-      const miss = outcomes.map((_o, c) => c).filter((c) => !have.includes(c));
+      const have = outcomes.flatMap((o, c) => (o.errors[i] === null ? [c] : []));
+      const miss = outcomes.flatMap((o, c) => (o.errors[i] === null ? [] : [c]));
       missing.push(miss);
       if (have.length >= min) {
         errors.push(null);
@@ -152,54 +206,80 @@ export class MultiWriter {
         errors.push(outcomes[miss[0]].errors[i]);
       }
     });
+    if (scope.stopped === 'deadline') this.counters.timedOut += errors.filter((e) => e !== null).length;
     if (errors.some((e) => e !== null) || missing.some((m) => m.length > 0 && min === n)) {
       throw new MultiWriteErrors(errors, missing, byCluster);
     }
     return results;
   }
 
-  /** Clusters in the order a write should try them: healthy ones first, the others as a last resort. */
-  private route(): number[] {
-    const n = this.writers.length;
-    let order: number[];
-    if (this.mode === RWMode.Backup) {
-      order = Array.from({ length: n }, (_, i) => i);
-    } else {
-      const start = this.next;
-      this.next = (this.next + 1) % n;
-      order = Array.from({ length: n }, (_, k) => (start + k) % n);
-      // Round robin over the healthy ones only, so that traffic stays even while one is out.
-      const healthy = order.filter((c) => this.health.healthy(c));
-      if (healthy.length && !this.health.healthy(start)) {
-        const h = healthy[start % healthy.length];
-        order = [h, ...order.filter((c) => c !== h)];
-      }
-    }
-    return [...order.filter((c) => this.health.healthy(c)), ...order.filter((c) => !this.health.healthy(c))];
+  /** The clusters of one call in preference order: Backup by index, MultiRW rotating over the healthy ones. */
+  private order(): number[] {
+    const all = this.writers.map((_, c) => c);
+    if (this.mode !== RWMode.MultiRW) return all;
+    const healthy = all.filter((c) => this.health.healthy(c));
+    const pool = healthy.length ? healthy : all;
+    const start = pool[this.next++ % pool.length];
+    return [...all.slice(start), ...all.slice(0, start)];
   }
 
-  private async writeTo(c: number, messages: WriterMessage[], signal?: AbortSignal): Promise<{ errors: (Error | null)[]; results: (WriteResult | null)[] }> {
+  /**
+   * The next cluster to try: the first healthy one not tried yet. Unhealthy clusters are tried only
+   * when no cluster at all is healthy (a last resort, rather than failing without trying).
+   */
+  private pick(order: number[], tried: Set<number>): number | undefined {
+    const untried = order.filter((c) => !tried.has(c));
+    const healthy = untried.find((c) => this.health.healthy(c));
+    if (healthy !== undefined) return healthy;
+    return order.some((c) => this.health.healthy(c)) ? undefined : untried[0];
+  }
+
+  /** One attempt on cluster c, registered for handover and as health evidence. */
+  private async writeTo(c: number, messages: WriterMessage[], scope: CallScope): Promise<Outcome> {
+    const attempt = scope.attempt(c);
+    const op = this.health.begin(c);
+    this.inFlight[c].add(attempt);
+    this.counters.attempt(c);
     try {
-      const results = await this.writers[c].writeMessages(...messages, ...(signal ? [{ signal }] : []));
-      this.health.success(c);
-      return { errors: messages.map(() => null), results };
+      const results = await this.writers[c].writeMessages(...messages, { signal: attempt.signal });
+      this.health.succeeded(op);
+      return { errors: messages.map(() => null), results, sent: messages.map(() => true), stopped: null };
     } catch (e) {
-      const errors = e instanceof WriteErrors ? [...e.errors] : messages.map(() => (e instanceof Error ? e : new Error(String(e))));
-      const trouble = errors.find((x) => clusterTrouble(x) && !(x instanceof AbortedError));
-      if (trouble) this.health.failure(c, trouble);
-      else if (errors.some((x) => x === null)) this.health.success(c);
-      return { errors, results: e instanceof WriteErrors ? errors.map(() => null) : messages.map(() => null) };
+      let errors: (Error | null)[];
+      let sent: boolean[];
+      if (e instanceof WriteErrors) {
+        errors = [...e.errors];
+        // A Writer that does not say what was on the wire leaves the outcome unknown: assume sent.
+        const onWire = (e as WriteErrors & { sent?: readonly boolean[] }).sent;
+        sent = errors.map((_, k) => onWire?.[k] ?? true);
+      } else {
+        errors = messages.map(() => asError(e));
+        sent = messages.map(() => true);
+      }
+      const stopped = attempt.stopped;
+      if (stopped) {
+        // The Writer reports our own abort as AbortedError: name the real reason instead.
+        const why = asError(attempt.signal.reason);
+        errors = errors.map((x) => (x === null ? null : why));
+      }
+      if (errors.some((x) => x === null)) this.health.succeeded(op);
+      else if (!stopped && errors.some(clusterTrouble)) this.health.failed(op, errors.find(clusterTrouble)!);
+      else this.health.ended(op);
+      return { errors, results: e instanceof WriteErrors ? errors.map(() => null) : messages.map(() => null), sent, stopped };
+    } finally {
+      scope.settle(attempt);
+      this.inFlight[c].delete(attempt);
     }
   }
 
-  /** A cluster is healthy when its metadata answers and every partition of the writer's topic has a leader. */
-  private async probe(i: number, cfg: WriterConfig, signal: AbortSignal): Promise<void> {
-    const topics = cfg.topic ? [cfg.topic] : [];
-    const m = await this.probes[i].metadata({ topics, signal, timeoutMs: 2000 });
-    if (m.brokers.length === 0) throw new KafkaError(`cluster ${i}: no brokers`, true);
-    for (const t of m.topics) {
-      if (topics.length && t.partitions.some((p) => p.leader < 0)) throw new KafkaError(`cluster ${i}: ${t.name} has partitions without a leader`, true);
-    }
+  /** Stops every attempt outstanding on a cluster that just turned unhealthy. */
+  private handOver(h: ClusterHealth): void {
+    const why = this.unavailable(h);
+    for (const a of this.inFlight[h.cluster]) a.handOver(why);
+  }
+
+  private unavailable(h: ClusterHealth): ClusterUnavailableError {
+    return new ClusterUnavailableError(h.cluster, h.forced === 'unhealthy' ? 'forced down' : (h.lastError?.message ?? 'no answer'), { cause: h.lastError ?? undefined });
   }
 
   /** The Writer stats of cluster i (snapshot-and-reset, as Writer.stats()). */
@@ -208,9 +288,9 @@ export class MultiWriter {
     return this.writers[i].stats();
   }
 
-  /** Counters summed over every cluster (snapshot-and-reset of each). */
-  aggregateStats(): WriterStats {
-    return sumStats(this.writers.map((w) => w.stats()));
+  /** Counters summed over every cluster, plus what failover did (snapshot-and-reset of each). */
+  aggregateStats(): MultiWriterStats {
+    return { ...sumStats(this.writers.map((w) => w.stats())), ...this.counters.take() };
   }
 
   /** Health of every cluster: state, since when, last error, failovers and recoveries. */
@@ -218,7 +298,7 @@ export class MultiWriter {
     return this.health.snapshot();
   }
 
-  /** Pins cluster i healthy or unhealthy for routing (null: automatic again). */
+  /** Pins cluster i healthy or unhealthy for routing (null: automatic again). Pinning it down hands its calls over. */
   forceHealth(i: number, state: HealthState | null): void {
     checkIndex(i, this.writers.length);
     this.health.force(i, state);
@@ -228,12 +308,15 @@ export class MultiWriter {
     return this.health.onChange(listener);
   }
 
-  /** Flushes every cluster's writer and waits; later writes fail with ClosedError. */
-  close(): Promise<void> {
+  /**
+   * Flushes every cluster's writer and waits; later writes fail with ClosedError. With a signal, aborting
+   * stops the wait (what is still pending fails with AbortedError, as Writer.close).
+   */
+  close(opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.closing) {
       this.closed = true;
       this.closing = (async () => {
-        await Promise.allSettled(this.writers.map((w) => w.close()));
+        await Promise.allSettled(this.writers.map((w) => w.close(opts)));
         this.health.close();
         await Promise.allSettled(this.probes.map((p) => p.close()));
       })();

@@ -1,6 +1,7 @@
 // Aggregate stats across clusters: counters add up, duration summaries merge (count, sum, min, max,
-// avg recomputed); settings are taken from the first cluster.
-import type { DurationStats } from '../client/writer/stats.ts';
+// avg recomputed); settings are taken from the first cluster. Plus the MultiWriter's own counters of
+// what failover did, which no single Writer can see.
+import type { DurationStats, WriterStats } from '../client/writer/stats.ts';
 
 function isSummary(v: unknown): v is DurationStats {
   return typeof v === 'object' && v !== null && 'count' in v && 'sum' in v && 'min' in v && 'max' in v;
@@ -30,4 +31,44 @@ export function sumStats<T extends object>(all: T[]): T {
     }
   }
   return out as T;
+}
+
+/** What failover did since the last snapshot. */
+export interface FailoverStats {
+  /** Writer calls started, per cluster (a call handed over counts once on each cluster it tried). */
+  attempts: number[];
+  /** Messages moved to another cluster after their first one failed or turned unhealthy. */
+  handedOver: number;
+  /**
+   * Of those, messages that were already in a request on the wire (outcome unknown): the old cluster may
+   * have them too. The message-id header and a MultiReader's dedupeHeader remove these copies.
+   */
+  possibleDuplicates: number;
+  /** Messages that failed because their call's deadline passed. */
+  timedOut: number;
+}
+
+export type MultiWriterStats = WriterStats & FailoverStats;
+
+export class FailoverCounters {
+  private attempts: number[];
+  handedOver = 0;
+  possibleDuplicates = 0;
+  timedOut = 0;
+
+  constructor(private readonly clusters: number) {
+    this.attempts = new Array<number>(clusters).fill(0);
+  }
+
+  attempt(cluster: number): void {
+    this.attempts[cluster]++;
+  }
+
+  /** The counters so far, then starts afresh (as Writer.stats()). */
+  take(): FailoverStats {
+    const s = { attempts: this.attempts, handedOver: this.handedOver, possibleDuplicates: this.possibleDuplicates, timedOut: this.timedOut };
+    this.attempts = new Array<number>(this.clusters).fill(0);
+    this.handedOver = this.possibleDuplicates = this.timedOut = 0;
+    return s;
+  }
 }
