@@ -2,10 +2,13 @@
 // partition leader, group coordinator), retries retriable failures with the cluster's one policy, and
 // turns error codes into typed errors.
 import { Api, ErrorCode, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
-import { KafkaError, KafkaProtocolError, throwIfError } from '../protocol/errors.ts';
+import { KafkaError, KafkaProtocolError, throwIfError, TimeoutError } from '../protocol/errors.ts';
+import { deadline } from './deadline.ts';
+import { sleep } from './retry.ts';
 import { groupCall } from './group-call.ts';
 import { Cluster, type CallOptions, type ClusterConfig, type BrokerInfo, type TopicInfo } from './cluster.ts';
 import { Coordinators } from './coordinator.ts';
+import { allTopicIds, topicIds } from './topic-ids.ts';
 
 export type ClientConfig = ClusterConfig;
 
@@ -65,6 +68,14 @@ export interface GroupDescription {
 }
 
 const RESOURCE_TYPE = { topic: 2, broker: 4 } as const;
+/**
+ * The timeout a request body gives the broker for its own work (CreateTopics, ListOffsets, ...): what
+ * is left of the call, less a margin for the answer to travel back before the call's deadline.
+ */
+function brokerTimeout(opts: Required<CallOptions>): number {
+  return Math.max(0, Math.floor(opts.timeoutMs - Math.min(1000, opts.timeoutMs / 10)));
+}
+
 // DescribeConfigs ConfigSource: DEFAULT_CONFIG (the broker's built-in default).
 const CONFIG_SOURCE_DEFAULT = 5;
 const TIMESTAMP = { latest: -1n, earliest: -2n } as const;
@@ -114,7 +125,14 @@ export class Client {
     topics: CreateTopicSpec[],
     opts: CallOptions & { validateOnly?: boolean; ifNotExists?: boolean; waitForLeaders?: boolean } = {},
   ): Promise<void> {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
+    return this.within(opts, 'createTopics', (o) => this.createTopicsWithin(topics, { ...opts, ...o }));
+  }
+
+  private async createTopicsWithin(
+    topics: CreateTopicSpec[],
+    opts: Required<CallOptions> & { validateOnly?: boolean; ifNotExists?: boolean; waitForLeaders?: boolean },
+  ): Promise<void> {
+    const timeoutMs = brokerTimeout(opts);
     const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.CreateTopics, {
       topics: topics.map((t) => ({
         name: t.topic,
@@ -125,13 +143,13 @@ export class Client {
       })),
       timeoutMs,
       validateOnly: opts.validateOnly ?? false,
-    }, { ...opts, timeoutMs: timeoutMs + 5_000 });
+    }, opts);
     for (const t of res.topics) {
       if (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && opts.ifNotExists) continue;
       throwIfError(t.errorCode, `${t.name}: ${t.errorMessage ?? ''}`);
     }
     if (opts.validateOnly || opts.waitForLeaders === false) return;
-    await this.waitForLeaders(topics.map((t) => t.topic), opts);
+    await this.waitForLeadersWithin(topics.map((t) => t.topic), opts);
   }
 
   private async everyBrokerSees(topics: string[], minPartitions: number, nodes: number[], opts: CallOptions): Promise<boolean> {
@@ -139,7 +157,7 @@ export class Client {
       nodes.map(async (node) => {
         try {
           // A stopped broker must not hold the caller for long.
-          const quick = { signal: opts.signal, timeoutMs: Math.min(opts.timeoutMs ?? 5_000, 5_000) };
+          const quick = { signal: opts.signal, timeoutMs: 5_000 };
           const conn = await this.cluster.brokerConnection(node, 'admin', quick);
           const res = await conn.request(Api.Metadata, { topics: topics.map((name) => ({ name })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, quick);
           return topics.every((name) => {
@@ -159,10 +177,14 @@ export class Client {
    * are that many), as every broker sees it: brokers learn of changes from the metadata log with a delay.
    */
   async waitForLeaders(topics: string[], opts: CallOptions & { minPartitions?: number } = {}): Promise<void> {
-    const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
+    return this.within(opts, 'waitForLeaders', (o) => this.waitForLeadersWithin(topics, { ...opts, ...o }));
+  }
+
+  private async waitForLeadersWithin(topics: string[], opts: Required<CallOptions> & { minPartitions?: number }): Promise<void> {
+    const deadline = performance.now() + opts.timeoutMs;
     const want = Math.max(1, opts.minPartitions ?? 1);
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-      const m = await this.cluster.refreshMetadata({ ...opts, topics });
+      const m = await this.cluster.refreshMetadata({ signal: opts.signal, timeoutMs: deadline - performance.now(), topics });
       const ready = topics.every((name) => {
         const t = m.topics.get(name);
         return t && t.errorCode === ErrorCode.NONE && t.partitions.length >= want && t.partitions.every((p) => p.leader >= 0);
@@ -170,18 +192,22 @@ export class Client {
       // Every broker learns of a change from the metadata log on its own: done once all of them see it,
       // so that whichever broker the next call asks knows the topic.
       if (ready && (await this.everyBrokerSees(topics, want, [...m.brokers.keys()], opts))) return;
-      if (performance.now() > deadline) throw new KafkaError(`topics ${topics.join(', ')} have no leaders yet`, true);
-      await new Promise((r) => setTimeout(r, delay));
+      if (performance.now() + delay > deadline) throw new TimeoutError(`topics ${topics.join(', ')} have no leaders yet`);
+      await sleep(delay, opts.signal);
     }
   }
 
   async deleteTopics(topics: string[], opts: CallOptions & { ifExists?: boolean } = {}): Promise<void> {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
+    return this.within(opts, 'deleteTopics', (o) => this.deleteTopicsWithin(topics, { ...opts, ...o }));
+  }
+
+  private async deleteTopicsWithin(topics: string[], opts: Required<CallOptions> & { ifExists?: boolean }): Promise<void> {
+    const timeoutMs = brokerTimeout(opts);
     const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.DeleteTopics, (conn) =>
       conn.version(Api.DeleteTopics) >= 6
         ? { topics: topics.map((name) => ({ name })), timeoutMs }
         : { topicNames: topics, timeoutMs },
-    { ...opts, timeoutMs: timeoutMs + 5_000 });
+    opts);
     for (const r of res.responses) {
       if (r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.ifExists) continue;
       throwIfError(r.errorCode, `${r.name ?? r.topicId}: ${r.errorMessage ?? ''}`);
@@ -191,15 +217,19 @@ export class Client {
 
   /** Raises a topic's partition count to `count`. */
   async createPartitions(topic: string, count: number, opts: CallOptions & { validateOnly?: boolean } = {}): Promise<void> {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
+    return this.within(opts, 'createPartitions', (o) => this.createPartitionsWithin(topic, count, { ...opts, ...o }));
+  }
+
+  private async createPartitionsWithin(topic: string, count: number, opts: Required<CallOptions> & { validateOnly?: boolean }): Promise<void> {
+    const timeoutMs = brokerTimeout(opts);
     const res = await this.cluster.call((o) => this.cluster.anyConnection('admin', o), Api.CreatePartitions, {
       topics: [{ name: topic, count, assignments: null }],
       timeoutMs,
       validateOnly: opts.validateOnly ?? false,
-    }, { ...opts, timeoutMs: timeoutMs + 5_000 });
+    }, opts);
     for (const r of res.results) throwIfError(r.errorCode, `${r.name}: ${r.errorMessage ?? ''}`);
     this.cluster.invalidate();
-    if (!opts.validateOnly) await this.waitForLeaders([topic], { ...opts, minPartitions: count });
+    if (!opts.validateOnly) await this.waitForLeadersWithin([topic], { ...opts, minPartitions: count });
   }
 
   // ----------------------------------------------------------------------------------------- offsets
@@ -214,6 +244,14 @@ export class Client {
     spec: OffsetSpec,
     opts: CallOptions & { partitions?: number[]; readCommitted?: boolean } = {},
   ): Promise<Map<number, PartitionOffset>> {
+    return this.within(opts, 'listOffsets', (o) => this.listOffsetsWithin(topic, spec, { ...opts, ...o }));
+  }
+
+  private async listOffsetsWithin(
+    topic: string,
+    spec: OffsetSpec,
+    opts: Required<CallOptions> & { partitions?: number[]; readCommitted?: boolean },
+  ): Promise<Map<number, PartitionOffset>> {
     const t = await this.cluster.topic(topic, opts);
     const partitions = opts.partitions ?? t.partitions.map((p) => p.partition);
     const timestamp = spec instanceof Date ? BigInt(spec.getTime()) : TIMESTAMP[spec];
@@ -227,7 +265,7 @@ export class Client {
             replicaId: -1,
             isolationLevel: opts.readCommitted ? 1 : 0,
             topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
-            timeoutMs: opts.timeoutMs ?? 30_000,
+            timeoutMs: brokerTimeout(opts),
           },
           { ...opts, check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `${topic}/${p.partitionIndex}`))) },
         );
@@ -248,6 +286,10 @@ export class Client {
 
   /** Deletes records before the given offsets; resolves with each partition's new log start offset. */
   async deleteRecords(topic: string, before: Record<number, bigint>, opts: CallOptions = {}): Promise<Map<number, bigint>> {
+    return this.within(opts, 'deleteRecords', (o) => this.deleteRecordsWithin(topic, before, o));
+  }
+
+  private async deleteRecordsWithin(topic: string, before: Record<number, bigint>, opts: Required<CallOptions>): Promise<Map<number, bigint>> {
     const partitions = Object.keys(before).map(Number);
     const out = new Map<number, bigint>();
     await Promise.all(
@@ -255,7 +297,7 @@ export class Client {
         const res = await this.cluster.call(
           (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
           Api.DeleteRecords,
-          { topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, offset: before[p] })) }], timeoutMs: opts.timeoutMs ?? 30_000 },
+          { topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, offset: before[p] })) }], timeoutMs: brokerTimeout(opts) },
           { ...opts, check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `${topic}/${p.partitionIndex}`))) },
         );
         for (const rt of res.topics) for (const p of rt.partitions) out.set(p.partitionIndex, p.lowWatermark);
@@ -373,9 +415,11 @@ export class Client {
 
   /** A group's committed offsets, for the given topics or (when omitted) every topic it has committed. */
   async fetchOffsets(groupId: string, topics?: { topic: string; partitions?: number[] }[], opts: CallOptions = {}): Promise<CommittedOffset[]> {
+    const ids = topics ? await topicIds(this.cluster, topics.map((t) => t.topic), opts) : await allTopicIds(this.cluster, opts);
     const wanted = topics
       ? await Promise.all(topics.map(async (t) => ({
           name: t.topic,
+          topicId: ids.id(t.topic),
           partitionIndexes: t.partitions ?? (await this.cluster.topic(t.topic, opts)).partitions.map((p) => p.partition),
         })))
       : null;
@@ -392,9 +436,10 @@ export class Client {
     const topicsOut = res.groups?.length ? res.groups[0].topics : (res.topics ?? []);
     const out: CommittedOffset[] = [];
     for (const t of topicsOut) {
+      const name = ids.name(t);
       for (const p of t.partitions) {
-        throwIfError(p.errorCode, `${t.name}/${p.partitionIndex}`);
-        out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? null, leaderEpoch: p.committedLeaderEpoch ?? -1 });
+        throwIfError(p.errorCode, `${name}/${p.partitionIndex}`);
+        out.push({ topic: name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? null, leaderEpoch: p.committedLeaderEpoch ?? -1 });
       }
     }
     return out;
@@ -411,14 +456,15 @@ export class Client {
       list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: o.metadata ?? null });
       byTopic.set(o.topic, list);
     }
+    const ids = await topicIds(this.cluster, [...byTopic.keys()], opts);
     const res = await this.groupCall(groupId, Api.OffsetCommit, {
       groupId,
       generationIdOrMemberEpoch: -1,
       memberId: '',
       groupInstanceId: null,
-      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      topics: [...byTopic].map(([name, partitions]) => ({ name, topicId: ids.id(name), partitions })),
     }, (r) => r.topics.flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE, opts);
-    for (const t of res.topics) for (const p of t.partitions) throwIfError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+    for (const t of res.topics) for (const p of t.partitions) throwIfError(p.errorCode, `${ids.name(t)}/${p.partitionIndex}`);
   }
 
   /** A request to a group's coordinator, following it when it moves. */
@@ -440,8 +486,23 @@ export class Client {
    * response as it is: no retries, no error-code checks. For protocol-level testing and tools.
    */
   async request<Req, Res>(api: ApiCodec<Req, Res>, body: Encodable<Req>, opts: CallOptions & { broker?: number; version?: number } = {}): Promise<Res> {
-    const conn = opts.broker === undefined ? await this.cluster.anyConnection('admin', opts) : await this.cluster.brokerConnection(opts.broker, 'admin', opts);
-    return conn.request(api, body, { version: opts.version, signal: opts.signal, timeoutMs: opts.timeoutMs });
+    return this.within(opts, api.name, async (o) => {
+      const conn = opts.broker === undefined ? await this.cluster.anyConnection('admin', o) : await this.cluster.brokerConnection(opts.broker, 'admin', o);
+      return conn.request(api, body, { version: opts.version, signal: o.signal });
+    });
+  }
+
+  /**
+   * Runs a call of several steps (requests, waits, retries) under one deadline from now: every step
+   * gets the deadline's signal and the time that is left.
+   */
+  private async within<T>(opts: CallOptions, what: string, fn: (o: Required<CallOptions>) => Promise<T>): Promise<T> {
+    const dl = deadline(opts, this.cluster.callTimeoutMs, what);
+    try {
+      return await fn({ signal: dl.signal, timeoutMs: dl.remaining() });
+    } finally {
+      dl.dispose();
+    }
   }
 
   async close(): Promise<void> {

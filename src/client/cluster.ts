@@ -6,6 +6,7 @@ import { ClosedError, ConnectionError, KafkaError, KafkaProtocolError } from '..
 import type { Connection } from './connection.ts';
 import { ClusterMetadata, type BrokerInfo, type PartitionInfo, type TopicInfo } from './metadata.ts';
 import { ConnectionPool, type PoolHooks, type Purpose } from './pool.ts';
+import { deadline, raceSignal, type Deadline } from './deadline.ts';
 import { DEFAULT_RETRY, invalidatesMetadata, withRetry, type RetryOptions } from './retry.ts';
 import type { SaslConfig } from './sasl/index.ts';
 import type { TlsConfig } from './transport.ts';
@@ -28,6 +29,17 @@ export interface ClusterConfig {
    * Default 30000; 0 leaves only the attempt count.
    */
   retryTimeoutMs?: number;
+  /**
+   * The deadline of one call that names no `timeoutMs` of its own: queueing, metadata, dialing,
+   * every attempt and backoff included. Default 30000.
+   */
+  callTimeoutMs?: number;
+  /**
+   * When no broker of the cluster could be reached for this long, the brokers learnt from metadata are
+   * forgotten and the bootstrap addresses are resolved and dialled afresh (KIP-899). A broker answering
+   * REBOOTSTRAP_REQUIRED triggers the same at once. Default 300000 (the Java client's).
+   */
+  rebootstrapTriggerMs?: number;
   /** Reconnect backoff bounds. */
   reconnectBackoffMinMs?: number;
   reconnectBackoffMaxMs?: number;
@@ -41,6 +53,7 @@ export type { BrokerInfo, PartitionInfo, TopicInfo };
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** The whole call's deadline from the moment it is made, retries included (default: callTimeoutMs). */
   timeoutMs?: number;
 }
 
@@ -60,6 +73,10 @@ export class Cluster {
   private readonly interest = new Set<string>();
   private readonly bootstrap: { host: string; port: number }[];
   private closed = false;
+  /** Since when every dial of anyConnection failed; null while some broker answers. */
+  private unreachableSince: number | null = null;
+  /** How many times the cluster went back to its bootstrap addresses. */
+  rebootstraps = 0;
 
   /** hooks: observers of the pool (a Reader's or Writer's dial stats). */
   constructor(config: ClusterConfig, hooks: PoolHooks = {}) {
@@ -86,6 +103,10 @@ export class Cluster {
     return this.config.metadataMaxAgeMs ?? 300_000;
   }
 
+  get callTimeoutMs(): number {
+    return this.config.callTimeoutMs ?? 30_000;
+  }
+
   /** The last metadata seen, without refreshing. */
   get current(): ClusterMetadata | null {
     return this.meta;
@@ -107,13 +128,21 @@ export class Cluster {
     for (const noWait of [true, false]) {
       for (const c of noWait ? candidates : candidates.slice(0, 1)) {
         try {
-          return await this.pool.get(c.host, c.port, purpose, opts.signal, { noWait });
+          const conn = await this.pool.get(c.host, c.port, purpose, opts.signal, { noWait });
+          this.unreachableSince = null;
+          return conn;
         } catch (e) {
+          if (isRebootstrapRequired(e)) return this.rebootstrapAndFail(e);
           if (e instanceof KafkaError && !e.retriable) throw e; // a wrong password is wrong everywhere
           last = e;
           if (opts.signal?.aborted) throw e;
         }
       }
+    }
+    const now = performance.now();
+    this.unreachableSince ??= now;
+    if (known.length && now - this.unreachableSince >= (this.config.rebootstrapTriggerMs ?? 300_000)) {
+      this.rebootstrap();
     }
     throw last instanceof Error ? last : new ConnectionError('no broker reachable');
   }
@@ -123,7 +152,33 @@ export class Cluster {
     let b = this.meta?.brokers.get(nodeId);
     if (!b) b = (await this.refreshMetadata(opts)).brokers.get(nodeId);
     if (!b) throw new ConnectionError(`broker ${nodeId} is not in the cluster's metadata`, true);
-    return this.pool.get(b.host, b.port, purpose, opts.signal);
+    const clusterId = this.meta?.clusterId;
+    try {
+      return await this.pool.get(b.host, b.port, purpose, opts.signal, { expect: clusterId ? { clusterId, nodeId } : undefined });
+    } catch (e) {
+      if (isRebootstrapRequired(e)) return this.rebootstrapAndFail(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Forgets every broker address learnt from metadata (and their connections): the next call starts
+   * again from the bootstrap list, whose host names are resolved again when dialled. For a cluster
+   * whose brokers all moved, or an address that now belongs to another broker (KIP-899, KIP-1242).
+   */
+  rebootstrap(): void {
+    this.rebootstraps++;
+    this.unreachableSince = null;
+    const m = this.meta;
+    if (!m) return;
+    for (const b of m.brokers.values()) this.pool.closeBroker(b.host, b.port);
+    this.meta = new ClusterMetadata(m.clusterId, -1, new Map(), m.topics, -Infinity);
+  }
+
+  private rebootstrapAndFail(cause: unknown): never {
+    this.rebootstrap();
+    // Retriable: the retry that follows asks the bootstrap addresses.
+    throw new ConnectionError(`rebootstrapping: ${cause instanceof Error ? cause.message : String(cause)}`, true, { cause });
   }
 
   async leaderConnection(topic: string, partition: number, purpose: Purpose, opts: CallOptions = {}): Promise<Connection> {
@@ -141,30 +196,43 @@ export class Cluster {
   async refreshMetadata(opts: CallOptions & { topics?: string[] | null; autoCreate?: boolean } = {}): Promise<ClusterMetadata> {
     this.checkOpen();
     for (const t of opts.topics ?? []) this.interest.add(t);
-    if (opts.topics === null) return this.fetchMetadata(null, false, opts);
-    if (this.refreshing && !opts.autoCreate) return this.refreshing;
-    const p = this.fetchMetadata([...this.interest], opts.autoCreate ?? false, opts);
-    this.refreshing = p;
+    const dl = deadline(opts, this.callTimeoutMs, 'Metadata');
     try {
-      return await p;
+      // Not shared: the caller's own deadline bounds it.
+      if (opts.topics === null || opts.autoCreate) return await this.fetchMetadata(opts.topics === null ? null : [...this.interest], opts.autoCreate ?? false, dl);
+      // One refresh serves every caller; it runs on its own deadline, so a caller that gives up (or
+      // aborts) leaves it running for the others.
+      let p = this.refreshing;
+      if (!p) {
+        const own = deadline({}, this.callTimeoutMs, 'Metadata');
+        p = this.fetchMetadata([...this.interest], false, own).finally(() => {
+          own.dispose();
+          if (this.refreshing === p) this.refreshing = null;
+        });
+        this.refreshing = p;
+      }
+      return await raceSignal(p, dl.signal, 'Metadata aborted');
     } finally {
-      if (this.refreshing === p) this.refreshing = null;
+      dl.dispose();
     }
   }
 
-  private async fetchMetadata(topics: string[] | null, autoCreate: boolean, opts: CallOptions): Promise<ClusterMetadata> {
+  private async fetchMetadata(topics: string[] | null, autoCreate: boolean, dl: Deadline): Promise<ClusterMetadata> {
+    const signal = dl.signal;
     const res = await withRetry(async () => {
-      const conn = await this.anyConnection('control', opts);
-      return conn.request(
+      const conn = await this.anyConnection('control', { signal });
+      const r = await conn.request(
         Api.Metadata,
         {
           topics: topics === null ? null : topics.map((name) => ({ name })),
           allowAutoTopicCreation: autoCreate,
           includeTopicAuthorizedOperations: false,
         },
-        { signal: opts.signal, timeoutMs: opts.timeoutMs },
+        { signal },
       );
-    }, { ...this.retry, signal: opts.signal, until: performance.now() + (this.config.retryTimeoutMs ?? 30_000) });
+      if (r.errorCode === ErrorCode.REBOOTSTRAP_REQUIRED) this.rebootstrapAndFail(new KafkaProtocolError(r.errorCode, `Metadata from ${conn.remote}`));
+      return r;
+    }, { ...this.retry, signal, until: Math.min(dl.at, performance.now() + (this.config.retryTimeoutMs ?? 30_000)) });
     this.checkClusterId(res);
     const next = ClusterMetadata.fromResponse(res, this.meta ?? undefined, topics === null);
     // Brokers that left the cluster keep no sockets open.
@@ -232,30 +300,42 @@ export class Cluster {
   ): Promise<Res> {
     // The route may make calls of its own (FindCoordinator): they get the caller's signal and
     // timeout, not this call's response check.
-    const { check: _check, retryUntil: _until, ...routeOpts } = opts;
-    return withRetry(
-      async () => {
-        const conn = await route(routeOpts);
-        const req = typeof body === 'function' ? (body as (c: Connection) => Encodable<Req>)(conn) : body;
-        const res = await conn.request(api, req, { signal: opts.signal, timeoutMs: opts.timeoutMs });
-        opts.check?.(res);
-        return res;
-      },
-      {
-        ...this.retry,
-        signal: opts.signal,
-        until: opts.retryUntil ?? performance.now() + (this.config.retryTimeoutMs ?? 30_000),
-        onRetry: (err) => {
-          if (invalidatesMetadata(err) || err instanceof ConnectionError) this.invalidate();
+    const dl = deadline(opts, this.callTimeoutMs, api.name);
+    const signal = dl.signal;
+    try {
+      return await withRetry(
+        async () => {
+          // Nested calls (FindCoordinator, a metadata refresh) end by this call's deadline too.
+          const conn = await route({ signal, timeoutMs: dl.remaining() });
+          const req = typeof body === 'function' ? (body as (c: Connection) => Encodable<Req>)(conn) : body;
+          // An explicit timeoutMs also bounds the request itself (a JoinGroup or CreateTopics the broker
+          // holds that long); without one the connection's requestTimeoutMs applies.
+          const res = await conn.request(api, req, { signal, timeoutMs: opts.timeoutMs });
+          opts.check?.(res);
+          return res;
         },
-      },
-    );
+        {
+          ...this.retry,
+          signal,
+          until: Math.min(dl.at, opts.retryUntil ?? performance.now() + (this.config.retryTimeoutMs ?? 30_000)),
+          onRetry: (err) => {
+            if (invalidatesMetadata(err) || err instanceof ConnectionError) this.invalidate();
+          },
+        },
+      );
+    } finally {
+      dl.dispose();
+    }
   }
 
   close(): void {
     this.closed = true;
     this.pool.close();
   }
+}
+
+function isRebootstrapRequired(e: unknown): boolean {
+  return e instanceof KafkaProtocolError && e.code === ErrorCode.REBOOTSTRAP_REQUIRED;
 }
 
 function shuffle<T>(a: T[]): T[] {

@@ -3,11 +3,12 @@
 // socket, a timeout, an abort or close() fails what is in flight with a typed error.
 import { Api, ErrorCode, type ApiCodec, type Encodable } from '../protocol/messages/index.ts';
 import { encodeRequestHeaderInto, readResponseCorrelation } from './request-frame.ts';
+import { abortError } from './deadline.ts';
 import {
-  AbortedError,
   ClosedError,
   ConnectionError,
   KafkaError,
+  KafkaProtocolError,
   ProtocolDecodeError,
   TimeoutError,
   UnsupportedVersionError,
@@ -30,6 +31,11 @@ export interface ConnectionOptions {
   /** Largest response frame accepted; a bigger size prefix closes the connection unread. */
   maxResponseBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The cluster and node this address is believed to be (from metadata). Sent in ApiVersions v5+
+   * (KIP-1242): a broker that is someone else answers REBOOTSTRAP_REQUIRED instead of serving us.
+   */
+  expect?: { clusterId: string; nodeId: number };
 }
 
 export interface RequestOptions {
@@ -129,7 +135,7 @@ export class Connection {
     });
     c.transport.onClose((err) => c.fail(err ?? new ConnectionError(`connection to ${c.remote} closed by the broker`)));
     try {
-      await c.negotiateVersions(opts.signal);
+      await c.negotiateVersions(opts.signal, opts.expect);
       if (opts.sasl) await c.authenticateSasl(opts.sasl, opts.signal);
     } catch (e) {
       c.close();
@@ -179,7 +185,7 @@ export class Connection {
   ): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new AbortedError(`${api.name} aborted`, signal.reason));
+    if (signal?.aborted) return Promise.reject(abortError(signal, `${api.name} aborted`));
     let version: number;
     try {
       version = options.version ?? this.version(api);
@@ -220,7 +226,7 @@ export class Connection {
       const onAbort = () => {
         p.abandoned = true;
         p.cleanup();
-        reject(new AbortedError(`${api.name} to ${this.remote} aborted; its effect on the broker is unknown`, signal?.reason));
+        reject(abortError(signal!, `${api.name} to ${this.remote} aborted; its effect on the broker is unknown`));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs;
@@ -322,17 +328,23 @@ export class Connection {
 
   // ------------------------------------------------------------------------------- negotiation, SASL
 
-  private async negotiateVersions(signal?: AbortSignal): Promise<void> {
+  private async negotiateVersions(signal?: AbortSignal, expect?: ConnectionOptions['expect']): Promise<void> {
     const api = Api.ApiVersions;
-    const body = { clientSoftwareName: SOFTWARE_NAME, clientSoftwareVersion: SOFTWARE_VERSION };
+    const body = { clientSoftwareName: SOFTWARE_NAME, clientSoftwareVersion: SOFTWARE_VERSION, clusterId: expect?.clusterId ?? null, nodeId: expect?.nodeId ?? -1 };
     let version = api.maxVersion;
+    // The first answer is part of opening the connection: a broker that accepts TCP but does not
+    // answer (frozen, overloaded) is given the connect timeout, not the longer request timeout.
+    const timeoutMs = Math.min(this.opts.connectTimeoutMs, this.opts.requestTimeoutMs);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const res = await this.send(api, body, { version, signal }, true) as { errorCode: number; apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[] };
+      const res = await this.send(api, body, { version, signal, timeoutMs }, true) as { errorCode: number; apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[] };
       if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
         // The broker answered in v0 with the versions it knows; ask again in the newest it speaks.
         const own = res.apiKeys.find((k) => k.apiKey === api.apiKey);
         version = Math.min(own?.maxVersion ?? 0, api.maxVersion);
         continue;
+      }
+      if (res.errorCode === ErrorCode.REBOOTSTRAP_REQUIRED) {
+        throw new KafkaProtocolError(res.errorCode, `${this.remote} is not node ${expect?.nodeId} of cluster ${expect?.clusterId}`);
       }
       if (res.errorCode !== ErrorCode.NONE) {
         throw new ConnectionError(`ApiVersions to ${this.remote} failed with error code ${res.errorCode}`, true);

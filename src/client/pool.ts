@@ -3,11 +3,12 @@
 // would hold up a produce or a heartbeat queued behind it: each purpose gets its own connection.
 import { ClosedError, ConnectionError } from '../protocol/errors.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
+import { raceSignal } from './deadline.ts';
 import { backoff, sleep } from './retry.ts';
 
 export type Purpose = 'control' | 'produce' | 'fetch' | 'group' | 'heartbeat' | 'admin';
 
-export type BaseConnectionOptions = Omit<ConnectionOptions, 'host' | 'port' | 'signal'>;
+export type BaseConnectionOptions = Omit<ConnectionOptions, 'host' | 'port' | 'signal' | 'expect'>;
 
 interface Entry {
   conn: Connection | null;
@@ -24,6 +25,8 @@ export interface PoolHooks {
 export class ConnectionPool {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
+  /** Ends the dials in progress (and their reconnect waits) when the pool closes. */
+  private readonly lifetime = new AbortController();
 
   constructor(
     private readonly base: BaseConnectionOptions,
@@ -31,8 +34,17 @@ export class ConnectionPool {
     private readonly hooks: PoolHooks = {},
   ) {}
 
-  /** The open connection for (broker, purpose), dialling it when there is none. */
-  async get(host: string, port: number, purpose: Purpose | string, signal?: AbortSignal, opts: { noWait?: boolean } = {}): Promise<Connection> {
+  /**
+   * The open connection for (broker, purpose), dialling it when there is none. A dial is shared by
+   * every caller that wants it: `signal` ends this caller's wait, never the dial.
+   */
+  async get(
+    host: string,
+    port: number,
+    purpose: Purpose | string,
+    signal?: AbortSignal,
+    opts: { noWait?: boolean; expect?: ConnectionOptions['expect'] } = {},
+  ): Promise<Connection> {
     if (this.closed) throw new ClosedError('connection pool closed');
     const key = `${host}:${port}/${purpose}`;
     let e = this.entries.get(key);
@@ -42,17 +54,17 @@ export class ConnectionPool {
     if (opts.noWait && !e.opening && e.retryAt > performance.now()) {
       throw new ConnectionError(`${host}:${port} failed recently; reconnect backoff`, true);
     }
-    if (!e.opening) e.opening = this.open(e, host, port, signal);
-    return e.opening;
+    if (!e.opening) e.opening = this.open(e, host, port, opts.expect);
+    return raceSignal(e.opening, signal, `connect to ${host}:${port} aborted`);
   }
 
-  private async open(e: Entry, host: string, port: number, signal?: AbortSignal): Promise<Connection> {
+  private async open(e: Entry, host: string, port: number, expect: ConnectionOptions['expect']): Promise<Connection> {
     try {
       const wait = e.retryAt - performance.now();
-      if (wait > 0) await sleep(wait, signal);
+      if (wait > 0) await sleep(wait, this.lifetime.signal);
       const t0 = performance.now();
       try {
-        const conn = await Connection.open({ ...this.base, host, port, signal });
+        const conn = await Connection.open({ ...this.base, host, port, expect, signal: this.lifetime.signal });
         this.hooks.onDial?.(conn.remote, performance.now() - t0, true);
         if (this.closed) {
           conn.close();
@@ -92,6 +104,7 @@ export class ConnectionPool {
 
   close(): void {
     this.closed = true;
+    this.lifetime.abort(new ClosedError('connection pool closed'));
     for (const e of this.entries.values()) e.conn?.close();
     this.entries.clear();
   }

@@ -1,7 +1,8 @@
 // The one retry policy of the client: bounded attempts, exponential backoff with full jitter, driven by
 // each error's `retriable` flag (from Kafka's error table for broker errors). Callers say what to do
 // between attempts (refresh metadata, pick another broker); the policy only decides whether and when.
-import { AbortedError, KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
+import { KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
+import { abortError } from './deadline.ts';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. */
@@ -37,10 +38,10 @@ export function backoff(n: number, minMs: number, maxMs: number): number {
 /** Resolves after ms, or rejects with AbortedError when the signal fires first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError('aborted', signal.reason));
+    if (signal?.aborted) return reject(abortError(signal, 'aborted'));
     const onAbort = () => {
       clearTimeout(t);
-      reject(new AbortedError('aborted', signal?.reason));
+      reject(abortError(signal!, 'aborted'));
     };
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

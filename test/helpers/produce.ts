@@ -63,9 +63,11 @@ export async function produceRaw(
   }
   return leaderRetry(client, async () => {
     const conn = await client.cluster.leaderConnection(topic, partition, 'admin');
+    // Produce v13 names the topic by id: give both, the codec writes the one the version has.
+    const topicId = (await client.cluster.topic(topic)).topicId;
     const res = await conn.request(
       Api.Produce,
-      { acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] },
+      { acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, topicId, partitionData: [{ index: partition, records: batch }] }] },
       { version: opts.version },
     );
     const p = res.responses[0].partitionResponses[0];

@@ -4,6 +4,7 @@
 // refreshes metadata and hands it to its new leader's loop; a fatal partition error goes to the caller
 // through the queue and stops only that partition.
 import { Api, ErrorCode, type Encodable, type FetchRequestFetchPartition, type FetchResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.ts';
+import { ZERO_UUID } from '../../protocol/wire/index.ts';
 import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import type { Cluster } from '../cluster.ts';
 import { backoff } from '../retry.ts';
@@ -359,7 +360,7 @@ export class Fetcher {
         lastFetchedEpoch: -1,
         logStartOffset: -1n,
         partitionMaxBytes: this.config.partitionMaxBytes,
-        replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+        replicaDirectoryId: ZERO_UUID,
       });
     }
     const t0 = performance.now();

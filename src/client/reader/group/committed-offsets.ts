@@ -5,6 +5,7 @@ import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
 import { groupCall } from '../../group-call.ts';
 import type { TopicPartition } from './assignors.ts';
+import { topicIds, type TopicIds } from '../../topic-ids.ts';
 
 export async function fetchCommitted(
   cluster: Cluster,
@@ -15,7 +16,8 @@ export async function fetchCommitted(
 ): Promise<Map<string, Map<number, bigint>>> {
   const byTopic = new Map<string, number[]>();
   for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-  const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+  const ids = await topicIds(cluster, [...byTopic.keys()], opts);
+  const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, topicId: ids.id(name), partitionIndexes }));
   const res = await groupCall(
     cluster,
     coordinators,
@@ -34,9 +36,10 @@ export async function fetchCommitted(
   );
   const out = new Map<string, Map<number, bigint>>();
   for (const t of res.groups?.length ? res.groups[0].topics : res.topics) {
-    const m = out.get(t.name) ?? new Map<number, bigint>();
+    const name = ids.name(t);
+    const m = out.get(name) ?? new Map<number, bigint>();
     for (const p of t.partitions) m.set(p.partitionIndex, p.committedOffset);
-    out.set(t.name, m);
+    out.set(name, m);
   }
   return out;
 }
@@ -48,6 +51,7 @@ export async function fetchCommitted(
 export function offsetCommitRequest(
   member: { groupId: string; memberId: string; groupInstanceId: string | null; epoch: number },
   offsets: Map<string, Map<number, bigint>>,
+  ids: TopicIds,
 ) {
   return {
     groupId: member.groupId,
@@ -57,6 +61,7 @@ export function offsetCommitRequest(
     retentionTimeMs: -1n,
     topics: [...offsets].map(([name, parts]) => ({
       name,
+      topicId: ids.id(name),
       partitions: [...parts].map(([partitionIndex, committedOffset]) => ({ partitionIndex, committedOffset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
     })),
   };

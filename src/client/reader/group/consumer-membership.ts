@@ -13,6 +13,7 @@ import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
 import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
+import { topicIds } from '../../topic-ids.ts';
 import type { TopicPartition } from './assignors.ts';
 import type { MembershipHooks } from './membership.ts';
 
@@ -293,6 +294,7 @@ export class ConsumerMembership {
   }
 
   private async commitOnce(offsets: Map<string, Map<number, bigint>>, epoch: number, opts: CallOptions): Promise<number> {
+    const ids = await topicIds(this.cluster, [...offsets.keys()], opts);
     const res = await groupCall(
       this.cluster,
       this.coordinators,
@@ -300,7 +302,7 @@ export class ConsumerMembership {
       Api.OffsetCommit,
       (version) => {
         if (version < 9) throw new KafkaError(`group ${this.groupId}: the consumer group protocol needs OffsetCommit v9, which the broker lacks`, false);
-        return offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch }, offsets);
+        return offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch }, offsets, ids);
       },
       firstPartitionError,
       opts,

@@ -11,6 +11,7 @@ import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
 import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
+import { topicIds } from '../../topic-ids.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
 
@@ -353,12 +354,13 @@ export class Membership {
   /** Commits offsets (the next offset to read) under the current generation. */
   async commit(offsets: Map<string, Map<number, bigint>>, opts: CallOptions = {}): Promise<void> {
     if (!offsets.size) return;
+    const ids = await topicIds(this.cluster, [...offsets.keys()], opts);
     const res = await groupCall(
       this.cluster,
       this.coordinators,
       this.groupId,
       Api.OffsetCommit,
-      offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch: this.generationId }, offsets),
+      offsetCommitRequest({ groupId: this.groupId, memberId: this.memberId, groupInstanceId: this.config.groupInstanceId, epoch: this.generationId }, offsets, ids),
       firstPartitionError,
       opts,
     );
@@ -366,7 +368,7 @@ export class Membership {
       for (const p of t.partitions) {
         if (p.errorCode === ErrorCode.NONE) continue;
         if (needsRejoin(p.errorCode)) this.requestRejoin(p.errorCode === ErrorCode.UNKNOWN_MEMBER_ID);
-        throw new KafkaProtocolError(p.errorCode, `OffsetCommit ${t.name}/${p.partitionIndex} (generation ${this.generationId})`);
+        throw new KafkaProtocolError(p.errorCode, `OffsetCommit ${ids.name(t)}/${p.partitionIndex} (generation ${this.generationId})`);
       }
     }
   }
