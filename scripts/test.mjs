@@ -2,7 +2,7 @@
 // `npm test`: starts the local clusters when none is running, runs the smoke tests on Deno and Bun, then
 // every test file with Node's test runner, and stops the clusters it started, whatever happened.
 // The runner's own summary is the last thing printed.
-//   node scripts/test.mjs [--unit] [files...]
+//   node scripts/test.mjs [--unit | --integration] [files...]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { down, status, up } from './kafka.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const unitOnly = argv.includes('--unit');
+const integrationOnly = argv.includes('--integration');
 const named = argv.filter((a) => !a.startsWith('--'));
 
 function testFiles(dir) {
@@ -26,7 +27,9 @@ function testFiles(dir) {
     .sort((a, b) => Number(a.includes('failover')) - Number(b.includes('failover')) || a.localeCompare(b));
 }
 
-const files = named.length ? named : [...testFiles('test/unit'), ...(unitOnly ? [] : testFiles('test/integration'))];
+const files = named.length
+  ? named
+  : [...(integrationOnly ? [] : testFiles('test/unit')), ...(unitOnly ? [] : testFiles('test/integration'))];
 const needsKafka = files.some((f) => f.includes('integration'));
 
 let started = false;
@@ -49,7 +52,7 @@ try {
     }
   }
   const run = (cmd, args) => spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env }).status ?? 1;
-  if (needsKafka && !named.length) {
+  if (needsKafka && !named.length && !integrationOnly) {
     if (run(process.execPath, [path.join(ROOT, 'scripts', 'test-runtimes.mjs')]) !== 0) failed = true;
   }
   const code = run(process.execPath, [
