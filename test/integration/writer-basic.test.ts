@@ -199,17 +199,24 @@ describe('Writer basics (cluster A)', () => {
     await w.close(); // twice is fine
   });
 
-  it('abort: the call rejects with AbortedError at once (delivery unknown); the writer goes on', async () => {
-    const w = writer({ batchTimeoutMs: 2000 });
+  it('abort: the call rejects at once with WriteErrors (AbortedError per message); a queued message is removed, never sent; the writer goes on', async () => {
+    const t = uniqueTopic('abort');
+    await client.createTopics([{ topic: t, numPartitions: 1, replicationFactor: 3 }]);
+    const w = writer({ topic: t, batchTimeoutMs: 2000 });
     const ac = new AbortController();
     const p = w.writeMessages({ value: 'maybe' }, { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     const t0 = performance.now();
-    await assert.rejects(p, AbortedError);
+    const e = await p.then(() => null, (x: unknown) => x);
     assert.ok(performance.now() - t0 < 1000);
-    await assert.rejects(w.writeMessages({ value: 'never' }, { signal: AbortSignal.abort() }), AbortedError);
+    assert.ok(e instanceof WriteErrors && e.errors[0] instanceof AbortedError, String(e));
+    assert.deepEqual(e.sent, [false], 'still lingering: not sent');
+    const pre = await w.writeMessages({ value: 'never' }, { signal: AbortSignal.abort() }).then(() => null, (x: unknown) => x);
+    assert.ok(pre instanceof WriteErrors && pre.errors[0] instanceof AbortedError && pre.sent[0] === false, String(pre));
     const [r] = await w.writeMessages({ value: 'fine' }, { signal: new AbortController().signal });
-    assert.ok(r.offset >= 0n);
+    assert.equal(r.offset, 0n, 'the aborted messages were never written');
+    assert.deepEqual((await fetchRaw(client, t, 0, 0n, 1)).map((x) => x.value), ['fine']);
+    await client.deleteTopics([t]);
     // close with a signal that fires: pending messages fail at once.
     const w2 = writer({ batchTimeoutMs: 60_000, batchSize: 10_000 });
     const stuck = w2.writeMessages({ value: 'x' });

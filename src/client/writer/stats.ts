@@ -18,9 +18,12 @@ export interface WriterStats {
   errors: number;
   retries: number;
   dials: number;
-  /** Time from a batch's first message to the batch being sealed. */
+  /** Time from a batch's first message to the batch being ready (the linger, or full, or flushed). */
   batchTime: DurationStats;
-  /** Time a sealed batch waited for its Produce request. */
+  /**
+   * Time from a batch being ready to its Produce request: waiting behind the in-flight limit (while
+   * the batch keeps growing), for a connection or a producer id, and encoding.
+   */
   batchQueueTime: DurationStats;
   /** Produce round trips. */
   writeTime: DurationStats;
@@ -66,5 +69,30 @@ export class Summary {
     this.min = Infinity;
     this.max = -Infinity;
     return s;
+  }
+}
+
+/** The Writer's live counters and summaries, shared by its parts; `take` snapshots and resets them. */
+export class WriterMeter {
+  readonly counters = { writes: 0, messages: 0, bytes: 0, errors: 0, retries: 0, dials: 0 };
+  readonly batchTime = new Summary();
+  readonly batchQueueTime = new Summary();
+  readonly writeTime = new Summary();
+  readonly waitTime = new Summary();
+  readonly batchSize = new Summary();
+  readonly batchBytes = new Summary();
+
+  take(): Pick<WriterStats, 'writes' | 'messages' | 'bytes' | 'errors' | 'retries' | 'dials' | 'batchTime' | 'batchQueueTime' | 'writeTime' | 'waitTime' | 'batchSize' | 'batchBytes'> {
+    const c = { ...this.counters };
+    for (const k of Object.keys(this.counters) as (keyof typeof this.counters)[]) this.counters[k] = 0;
+    return {
+      ...c,
+      batchTime: this.batchTime.take(),
+      batchQueueTime: this.batchQueueTime.take(),
+      writeTime: this.writeTime.take(),
+      waitTime: this.waitTime.take(),
+      batchSize: this.batchSize.take(),
+      batchBytes: this.batchBytes.take(),
+    };
   }
 }

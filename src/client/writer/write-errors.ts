@@ -4,8 +4,14 @@ import { KafkaError } from '../../protocol/errors.ts';
 export class WriteErrors extends KafkaError {
   /** Aligned with the messages of the call: `errors[i]` is why message i failed, or null. */
   readonly errors: readonly (Error | null)[];
+  /**
+   * Aligned with the messages: true when message i failed after it was sent in a produce request whose
+   * outcome is unknown (it may have been written: a copy written elsewhere may be a duplicate); false
+   * when it was certainly not written (or was written: `errors[i]` null).
+   */
+  readonly sent: readonly boolean[];
 
-  constructor(errors: (Error | null)[]) {
+  constructor(errors: (Error | null)[], sent?: readonly boolean[]) {
     const failed = errors.filter((e): e is Error => e !== null);
     const kinds = [...new Set(failed.map((e) => e.message))].slice(0, 3);
     super(
@@ -13,6 +19,7 @@ export class WriteErrors extends KafkaError {
       failed.length > 0 && failed.every((e) => e instanceof KafkaError && e.retriable),
     );
     this.errors = errors;
+    this.sent = sent ?? errors.map(() => false);
   }
 
   /** How many messages failed. */
