@@ -14,7 +14,7 @@ export type {
 export type { ClusterConfig, CallOptions, BrokerInfo, PartitionInfo, TopicInfo } from './client/cluster.ts';
 export type { SaslConfig, OAuthBearerToken } from './client/sasl/index.ts';
 export type { TlsConfig } from './client/transport.ts';
-export { Api } from './protocol/messages/index.ts';
+export { Api, ErrorCode } from './protocol/messages/index.ts';
 export {
   KafkaError,
   KafkaProtocolError,

@@ -1,7 +1,7 @@
 // Every admin call of Client against cluster A.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Api, Client, KafkaProtocolError } from '../../src/index.ts';
+import { Api, Client, ErrorCode, KafkaProtocolError } from '../../src/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
 import { produceRaw } from '../helpers/produce.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -102,7 +102,7 @@ describe('Client admin calls', () => {
 
   it('raw request(): any API, to any broker', async () => {
     const res = await client.request(Api.DescribeCluster, { includeClusterAuthorizedOperations: false }, { broker: 2 });
-    assert.equal(res.errorCode, 0);
+    assert.equal(res.errorCode, ErrorCode.NONE);
     assert.equal(res.clusterId, cluster('a').clusterId);
   });
 

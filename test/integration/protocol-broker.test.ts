@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Api, Reader, Writer, apiByKey } from '../../src/protocol/index.ts';
+import { Api, ErrorCode, Reader, Writer, apiByKey } from '../../src/protocol/index.ts';
 import { Client } from '../../src/index.ts';
 import { Connection } from '../../src/client/connection.ts';
 import { cluster } from '../helpers/kafka.ts';
@@ -59,7 +59,7 @@ describe('codec against the broker', () => {
     const r = new Reader(raw);
     assert.equal(r.int32(), 7); // correlation id; ApiVersions' response header is v0 even in flexible versions
     const res = Api.ApiVersions.decodeResponse(r, 3);
-    assert.equal(res.errorCode, 0);
+    assert.equal(res.errorCode, ErrorCode.NONE);
     assert.equal(r.remaining, 0, 'the whole response was consumed');
     const keys = new Map(res.apiKeys.map((k) => [k.apiKey, k]));
     for (const k of res.apiKeys) assert.ok(k.minVersion <= k.maxVersion, `range of key ${k.apiKey}`);
@@ -81,7 +81,7 @@ describe('codec against the broker', () => {
     const r = new Reader(raw);
     assert.equal(r.int32(), 7);
     const res = Api.ApiVersions.decodeResponse(r, 0);
-    assert.equal(res.errorCode, 35);
+    assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_VERSION);
     const own = res.apiKeys.find((k) => k.apiKey === 18);
     assert.ok(own && own.maxVersion >= 3, 'the broker says which ApiVersions versions it speaks');
   });
@@ -119,7 +119,7 @@ describe('codec against the broker', () => {
     const m = await client.metadata({ topics: [topic] });
     const t = m.topics[0];
     assert.equal(t.name, topic);
-    assert.equal(t.errorCode, 0);
+    assert.equal(t.errorCode, ErrorCode.NONE);
     assert.match(t.topicId, /^[A-Za-z0-9_-]{22}$/);
     assert.notEqual(t.topicId, 'AAAAAAAAAAAAAAAAAAAAAA');
     assert.deepEqual(t.partitions.map((p) => p.partition), [0, 1, 2, 3]);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KafkaError, KafkaProtocolError, throwIfError } from '../../src/protocol/errors.ts';
-import { ERROR_CODES } from '../../src/protocol/messages/error-codes.ts';
+import { ERROR_CODES, ErrorCode } from '../../src/protocol/messages/error-codes.ts';
 import { DEFS_DIR } from '../helpers/samples.ts';
 
 interface Row {
@@ -39,6 +39,14 @@ describe('error table', () => {
     }
     assert.equal(new Set(rows.map((r) => r.code)).size, rows.length, 'codes are unique');
     assert.equal(new Set(rows.map((r) => r.name)).size, rows.length, 'names are unique');
+  });
+
+  test('ErrorCode names every code of errors.tsv, so code compares against names, never numbers', () => {
+    assert.equal(Object.keys(ErrorCode).length, rows.length);
+    for (const r of rows) assert.equal((ErrorCode as Record<string, number>)[r.name], r.code, r.name);
+    assert.equal(ErrorCode.REBOOTSTRAP_REQUIRED, 129);
+    assert.equal(ErrorCode.POSITION_OUT_OF_RANGE, 99);
+    assert.equal(ErrorCode.CONTROLLER_ID_NOT_REGISTERED, 136);
   });
 
   test('well-known codes', () => {
