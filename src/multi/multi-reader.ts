@@ -1,10 +1,17 @@
-// MultiReader: one Reader per cluster, read at once and merged. Each cluster keeps one fetch
-// outstanding; a readMessage call takes what has arrived, starting from a rotating cluster, so a busy
-// cluster never starves a quiet one, and memory stays within each Reader's own bounded queue. A
-// cluster that fails is set aside (the others go on) and tried again after a backoff.
-import { Reader, type Message, type ReaderConfig, type ReaderStats } from '../client/reader/index.ts';
+// MultiReader: one Reader per cluster, read at once and merged. A call collects what each cluster's
+// Reader has queued, starting from a rotating cluster so a busy cluster never starves a quiet one; it
+// holds nothing between calls (read-ahead stays in each Reader's bounded queue, where seeks and revoked
+// partitions drop it). In group mode readMessage returns a cluster's messages once that cluster's group
+// has committed them, each cluster on its own: a slow or frozen cluster never holds back the others. A
+// cluster whose reader fails is set aside (the others go on) and tried again after a backoff.
+import { Reader, type Message, type PartitionLag, type ReaderConfig, type ReaderStats } from '../client/reader/index.ts';
+import { FirstOffset, LastOffset } from '../client/reader/config.ts';
 import { AbortedError, ClosedError, KafkaError, TimeoutError } from '../protocol/errors.ts';
+import { MultiReadCommitError } from './multi-reader-errors.ts';
+import { ClusterSlot, type ClusterSource } from './multi-reader-slot.ts';
 import { sumStats } from './stats.ts';
+
+export { MultiReadCommitError } from './multi-reader-errors.ts';
 
 /** A message and the cluster (index of its config) it came from. */
 export interface MultiMessage extends Message {
@@ -29,76 +36,68 @@ export interface ReadOptions {
   timeoutMs?: number;
 }
 
-interface Slot {
-  pending: boolean;
-  ready: Message[];
-  error: Error | null;
-  /** Set when the reader failed for good (non-retriable): the cluster is out of the merge. */
-  dead: boolean;
-  retryAt: number;
-  /** Bumped by setOffset: a fetch that was in flight before it is stale. */
-  epoch: number;
-}
-
 function checkIndex(i: number, n: number): void {
   if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`cluster index ${i} is out of range 0..${n - 1}`);
 }
 
+/** Resolves after the work already queued (promise jobs, ready I/O) has run, without a timer's clamp. */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => (typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate(resolve) : setTimeout(resolve, 0)));
+
 export class MultiReader implements AsyncIterable<MultiMessage> {
-  private readonly readers: Reader[];
-  private readonly configs: ReaderConfig[];
-  private readonly slots: Slot[];
+  private readonly slots: ClusterSlot<MultiMessage>[];
   private readonly opts: Required<Omit<MultiReaderOptions, 'dedupeHeader'>> & { dedupeHeader?: string };
   private readonly seen = new Map<string, true>();
   private start = 0;
   private closed = false;
+  /** Calls in progress: while there are none, no cluster is fetched for. */
+  private active = 0;
   private wake: (() => void) | null = null;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(configs: ReaderConfig[], opts: MultiReaderOptions = {}) {
+  /** `source` is for tests: what stands in for each cluster's Reader. */
+  constructor(configs: ReaderConfig[], opts: MultiReaderOptions = {}, source: (config: ReaderConfig) => ClusterSource = (c) => new Reader(c)) {
     if (!Array.isArray(configs) || configs.length === 0) throw new KafkaError('MultiReader needs at least one cluster config', false);
-    this.configs = configs;
-    this.readers = configs.map((c) => new Reader(c));
-    this.slots = configs.map(() => ({ pending: false, ready: [], error: null, dead: false, retryAt: 0, epoch: 0 }));
     this.opts = {
       maxPerCluster: opts.maxPerCluster ?? 100,
       dedupeHeader: opts.dedupeHeader,
       dedupeWindow: opts.dedupeWindow ?? 100_000,
       retryBackoffMs: opts.retryBackoffMs ?? 1000,
     };
-    // Start reading at once, so the first readMessage finds every cluster's messages waiting.
-    this.arm();
+    if (!Number.isInteger(this.opts.maxPerCluster) || this.opts.maxPerCluster < 1) throw new KafkaError('maxPerCluster must be an integer >= 1', false);
+    const notify = () => this.notify();
+    this.slots = configs.map((c, i) => new ClusterSlot<MultiMessage>(i, source(c), !!c.groupId, this.opts.retryBackoffMs, notify));
   }
 
   get clusters(): number {
-    return this.readers.length;
+    return this.slots.length;
   }
 
   /**
-   * The next messages from whichever clusters have data (at least one message). In group mode the
-   * returned messages are committed per cluster, as Reader.readMessage commits.
+   * The next messages from whichever clusters have data (at least one message). In group mode each
+   * cluster's messages are committed to its group before they are returned (as Reader.readMessage),
+   * but every cluster on its own: the call returns what the clusters that answered have committed.
+   * A cluster whose commit is slow keeps its batch and returns it in a later call; a commit that fails
+   * rejects a call with MultiReadCommitError, which names the cluster and carries that batch (read,
+   * not committed, not delivered again by this reader); the other clusters' messages wait for the
+   * next call.
    */
-  async readMessage(opts: ReadOptions = {}): Promise<MultiMessage[]> {
-    const got = await this.next(opts);
-    const byCluster = new Map<number, MultiMessage[]>();
-    for (const m of got) if (this.configs[m.cluster].groupId) byCluster.set(m.cluster, [...(byCluster.get(m.cluster) ?? []), m]);
-    await Promise.all([...byCluster].map(([c, ms]) => this.readers[c].commitMessages(...ms)));
-    return got;
+  readMessage(opts: ReadOptions = {}): Promise<MultiMessage[]> {
+    return this.next(opts, true);
   }
 
   /** As readMessage, without committing: call commitMessages after processing. */
   fetchMessage(opts: ReadOptions = {}): Promise<MultiMessage[]> {
-    return this.next(opts);
+    return this.next(opts, false);
   }
 
-  /** Commits messages to the groups of their clusters. */
+  /** Commits messages to the groups of their clusters; resolves once every cluster named has answered. */
   async commitMessages(...messages: MultiMessage[]): Promise<void> {
     const byCluster = new Map<number, MultiMessage[]>();
     for (const m of messages) {
-      checkIndex(m.cluster, this.readers.length);
+      checkIndex(m.cluster, this.slots.length);
       byCluster.set(m.cluster, [...(byCluster.get(m.cluster) ?? []), m]);
     }
-    await Promise.all([...byCluster].map(([c, ms]) => this.readers[c].commitMessages(...ms)));
+    await Promise.all([...byCluster].map(([c, ms]) => this.slots[c].source.commitMessages(...ms)));
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<MultiMessage> {
@@ -114,69 +113,61 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
     }
   }
 
-  private async next(opts: ReadOptions): Promise<MultiMessage[]> {
+  private async next(opts: ReadOptions, commit: boolean): Promise<MultiMessage[]> {
     const { signal, timeoutMs } = opts;
     const deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : Infinity;
-    while (true) {
-      if (this.closed) throw new ClosedError('multi-reader closed');
-      if (signal?.aborted) throw new AbortedError('readMessage aborted', signal.reason);
-      this.arm();
-      const out = this.take();
-      if (out.length) return out;
-      if (this.slots.every((s) => s.dead)) {
-        throw new KafkaError(`every cluster failed: ${this.slots.map((s, i) => `cluster ${i}: ${s.error?.message}`).join('; ')}`, false);
+    this.active++;
+    try {
+      for (;;) {
+        this.check(signal);
+        // Each cluster's queued messages reach its slot within one turn: take them all in one result.
+        for (const s of this.slots) s.demand(this.opts.maxPerCluster);
+        await nextTurn();
+        this.check(signal);
+        const out = this.collect(commit);
+        if (out.length) return out;
+        if (this.slots.every((s) => s.dead)) {
+          throw new KafkaError(`every cluster failed: ${this.slots.map((s, i) => `cluster ${i}: ${s.error?.message}`).join('; ')}`, false);
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) throw new TimeoutError(`no message from any cluster within ${timeoutMs} ms`);
+        await this.sleep(left, signal);
       }
-      const left = deadline - performance.now();
-      if (left <= 0) throw new TimeoutError(`no message from any cluster within ${timeoutMs} ms`);
-      await this.sleep(left, signal);
+    } finally {
+      if (--this.active === 0) for (const s of this.slots) s.demand(0);
     }
   }
 
-  /** Starts a fetch on every cluster that has none outstanding and is not backing off. */
-  private arm(): void {
-    const now = performance.now();
-    this.slots.forEach((s, c) => {
-      if (s.pending || s.dead || s.ready.length >= this.opts.maxPerCluster) return;
-      if (now < s.retryAt) {
-        this.scheduleRetry(s.retryAt - now);
-        return;
-      }
-      s.pending = true;
-      const epoch = s.epoch;
-      this.readers[c].fetchMessage().then(
-        (m) => {
-          s.pending = false;
-          if (s.epoch === epoch) {
-            s.ready.push(m);
-            s.error = null;
-          }
-          // More may be queued in the reader already: keep one fetch outstanding while there is room.
-          if (!this.closed) this.arm();
-          this.notify();
-        },
-        (e: unknown) => {
-          s.pending = false;
-          if (this.closed) return;
-          s.error = e instanceof Error ? e : new Error(String(e));
-          if (e instanceof ClosedError || (e instanceof KafkaError && !e.retriable)) s.dead = true;
-          else s.retryAt = performance.now() + this.opts.retryBackoffMs;
-          this.notify();
-        },
-      );
-    });
+  private check(signal: AbortSignal | undefined): void {
+    if (this.closed) throw new ClosedError('multi-reader closed');
+    if (signal?.aborted) throw new AbortedError('readMessage aborted', signal.reason);
   }
 
-  /** Up to maxPerCluster ready messages of each cluster, starting from a rotating one. */
-  private take(): MultiMessage[] {
+  /**
+   * What the clusters have for the caller, from a rotating first cluster: committed batches, and new
+   * messages (returned at once, or first committed when `commit` and the cluster has a group). A failed
+   * commit is thrown before anything is taken, so the messages of other clusters stay for the next call.
+   */
+  private collect(commit: boolean): MultiMessage[] {
     const n = this.slots.length;
-    const out: MultiMessage[] = [];
-    for (let k = 0; k < n; k++) {
-      const c = (this.start + k) % n;
-      const s = this.slots[c];
-      const batch = s.ready.splice(0, this.opts.maxPerCluster);
-      for (const m of batch) if (!this.duplicate(m)) out.push({ ...m, cluster: c });
-    }
+    const order = Array.from({ length: n }, (_, k) => this.slots[(this.start + k) % n]);
     this.start = (this.start + 1) % n;
+    for (const s of order) {
+      const failed = s.takeCommitFailure();
+      if (failed) throw failed;
+    }
+    const out: MultiMessage[] = [];
+    for (const s of order) {
+      const committed = s.takeCommitted();
+      if (committed) out.push(...committed);
+      const raw = s.take(this.opts.maxPerCluster);
+      if (!raw.length) continue;
+      const keep: MultiMessage[] = [];
+      for (const m of raw) if (!this.duplicate(m)) keep.push({ ...m, cluster: s.index });
+      // A duplicate is committed like any message: it was read, only not returned.
+      if (commit && s.group) s.startCommit(raw, keep);
+      else out.push(...keep);
+    }
     return out;
   }
 
@@ -196,14 +187,6 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
     const w = this.wake;
     this.wake = null;
     w?.();
-  }
-
-  private scheduleRetry(ms: number): void {
-    if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.notify();
-    }, ms);
   }
 
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -226,53 +209,85 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
 
   // ------------------------------------------------------------------- per-cluster, kafka-go style
 
-  private reader(i: number): Reader {
-    checkIndex(i, this.readers.length);
-    return this.readers[i];
+  private slot(i: number): ClusterSlot<MultiMessage> {
+    checkIndex(i, this.slots.length);
+    return this.slots[i];
   }
 
-  /** Lag of cluster i's reader after its last message (-1n in group mode). */
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('multi-reader closed');
+  }
+
+  /** High watermark minus offset(i), as of the last message of cluster i returned (-1n in group mode). */
   lag(i: number): bigint {
-    return this.reader(i).lag();
+    return this.slot(i).lag();
   }
 
-  /** Next offset of cluster i's reader (-1n in group mode). */
+  /** The offset after the last message of cluster i returned, or where it was set (-1n in group mode). */
   offset(i: number): bigint {
-    return this.reader(i).offset();
+    return this.slot(i).offset();
   }
 
+  /** Asks cluster i's partition leader for the log end: its distance from offset(i). */
   readLag(i: number, opts: ReadOptions = {}): Promise<bigint> {
-    return this.reader(i).readLag(opts);
+    const s = this.slot(i);
+    this.checkOpen();
+    if (s.group) return Promise.reject(new KafkaError('readLag is for partition readers; use groupLag with a group', false));
+    return s.readLag(opts);
   }
 
-  async setOffset(i: number, offset: bigint): Promise<void> {
-    const r = this.reader(i);
-    this.slots[i].epoch++;
-    this.slots[i].ready = [];
-    await r.setOffset(offset);
+  /**
+   * Cluster i's group lag per assigned topic and partition: committed offset, position (the next
+   * message this MultiReader returns), high watermark, last stable offset, and lag from the position.
+   */
+  groupLag(i: number, opts: ReadOptions = {}): Promise<Map<string, Map<number, PartitionLag>>> {
+    const s = this.slot(i);
+    this.checkOpen();
+    return s.groupLag(opts);
   }
 
-  async setOffsetAt(i: number, t: Date, opts: ReadOptions = {}): Promise<void> {
-    const r = this.reader(i);
-    this.slots[i].epoch++;
-    this.slots[i].ready = [];
-    await r.setOffsetAt(t, opts);
+  /**
+   * The next message of cluster i is the one at `offset` (or FirstOffset / LastOffset). Partition
+   * readers only. Resolves once the reader has moved.
+   */
+  setOffset(i: number, offset: bigint): Promise<void> {
+    const s = this.slot(i);
+    this.checkOpen();
+    // Checked before the slot forgets what it holds: a refused seek must not drop messages.
+    if (s.group) return Promise.reject(new KafkaError('setOffset is for partition readers; a group reader starts at committed offsets', false));
+    if (offset < 0n && offset !== FirstOffset && offset !== LastOffset) {
+      return Promise.reject(new KafkaError(`offset ${offset} is neither an offset nor FirstOffset/LastOffset`, false));
+    }
+    return s.setOffset(offset);
   }
 
+  /** The next message of cluster i is the first at or after `t` (the log end when there is none). */
+  setOffsetAt(i: number, t: Date, opts: ReadOptions = {}): Promise<void> {
+    const s = this.slot(i);
+    this.checkOpen();
+    if (s.group) return Promise.reject(new KafkaError('setOffsetAt is for partition readers', false));
+    return s.setOffsetAt(t, opts);
+  }
+
+  /** Cluster i's reader stats; offset and lag as offset(i) and lag(i). */
   stats(i: number): ReaderStats {
-    return this.reader(i).stats();
+    return this.slot(i).stats();
   }
 
   aggregateStats(): ReaderStats {
-    return sumStats(this.readers.map((r) => r.stats()));
+    return sumStats(this.slots.map((s) => s.stats()));
   }
 
-  /** Closes every cluster's reader (leaving groups); pending and later reads reject with ClosedError. */
+  /**
+   * Closes every cluster's reader (leaving groups); pending and later reads reject with ClosedError.
+   * A batch whose commit was still out, or committed but not yet returned, is not returned: with a
+   * group, the committed offset decides where the next reader starts.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const s of this.slots) s.close();
     this.notify();
-    await Promise.allSettled(this.readers.map((r) => r.close()));
+    await Promise.allSettled(this.slots.map((s) => s.source.close()));
   }
 }
