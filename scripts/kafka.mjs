@@ -12,7 +12,7 @@
 // Freezing sends SIGSTOP: the sockets stay open and nothing answers, which is what a network partition,
 // a long GC pause or a hung broker looks like to a client. Thawing (SIGCONT) resumes the process.
 //
-// Environment: KAFKA_VERSION (default 4.4.0), MKA_KAFKA_STATE (state folder, default <repo>/.kafka),
+// Environment: KAFKA_VERSION (default 4.4.0), KAFKA_TOOLS_VERSION (the Java tools, default 4.4.0), MKA_KAFKA_STATE (state folder, default <repo>/.kafka),
 // MKA_KAFKA_CACHE (jar cache, default ~/.cache/mka/kafka), MKA_KAFKA_PORT_OFFSET (added to every port,
 // default 0: for a second set of clusters beside the first).
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +25,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KAFKA_VERSION = process.env.KAFKA_VERSION || '4.4.0';
+// Kafka's own Java clients (console producer and consumer) are the reference on the other side of the
+// interop tests: always the newest, whatever broker version runs (their options change between releases).
+export const TOOLS_VERSION = process.env.KAFKA_TOOLS_VERSION || '4.4.0';
 export const STATE_DIR = path.resolve(process.env.MKA_KAFKA_STATE || path.join(ROOT, '.kafka'));
 const STATE_FILE = path.join(STATE_DIR, 'state.json');
 export const CLUSTERS_FILE = path.join(STATE_DIR, 'clusters.json');
@@ -486,7 +489,7 @@ export function thawAll() {
  * stdin piped from `input`; resolves with its stdout. Tests use it to write data the Java way.
  */
 export function runTool(className, args, input = '') {
-  const libs = fetchJars();
+  const libs = fetchJars(TOOLS_VERSION);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mka-tool-'));
   return new Promise((resolve, reject) => {
     const p = spawn('java', [...javaArgs(libs, dir).map((a) => a.replace('-Xmx512m', '-Xmx256m')), className, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -550,7 +553,7 @@ async function main(argv) {
       break;
     case 'java-args':
       // The JVM options and classpath the tools run with, one per line (the benchmark starts the perf tools itself to watch their memory).
-      process.stdout.write(javaArgs(fetchJars(), os.tmpdir()).join('\n') + '\n');
+      process.stdout.write(javaArgs(fetchJars(TOOLS_VERSION), os.tmpdir()).join('\n') + '\n');
       break;
     case 'tool': {
       const chunks = [];
