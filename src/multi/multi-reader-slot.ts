@@ -67,6 +67,11 @@ export class ClusterSlot<M extends Message> {
   ) {
     this.position = source.offset();
     this.lagValue = source.lag();
+    // A partition Reader starts fetching on its first fetchMessage. One cancelled before it is made
+    // starts it and takes nothing (its queue is still empty), so the first call finds messages waiting.
+    const ctl = new AbortController();
+    ctl.abort();
+    source.fetchMessage({ signal: ctl.signal }).catch(() => {});
   }
 
   /** True while a batch of this cluster waits for its commit. */
