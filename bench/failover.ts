@@ -7,7 +7,6 @@
 // shorter windows.
 // Run (clusters up, own MKA_KAFKA_STATE/MKA_KAFKA_PORT_OFFSET as for the tests):
 //   node --import tsx bench/failover.ts [backup-kill backup-freeze multirw-freeze mirror-kill mirror-freeze] [--outage 30]
-import { createConnection } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Client } from '../src/client/client.ts';
 import { Writer } from '../src/client/writer/writer.ts';
@@ -50,7 +49,7 @@ export interface ScenarioReport {
   failed: number;
   /** Acknowledged, yet in neither cluster. */
   lost: number;
-  /** Copies found in the clusters beyond the first of each message id. */
+  /** Copies found beyond the first of each message id (Mirror: within each cluster). */
   duplicatesFound: number;
   possibleDuplicates: number;
   handedOver: number;
@@ -109,18 +108,39 @@ async function readAll(client: Client, topic: string): Promise<{ value: string; 
   return out;
 }
 
-/** Resolves with the time (ms since the run's start, via `now`) a plain TCP connection to addr closes. */
-function watchCloseAt(addr: string, now: () => number): Promise<number> {
-  const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
-  return new Promise((resolve) => {
-    const sock = createConnection({ host, port });
-    const done = () => {
-      resolve(now());
-      sock.destroy();
-    };
-    sock.on('error', done);
-    sock.on('close', done);
-  });
+/**
+ * When did the cluster last answer? A Metadata request every 20 ms on a Client of its own (one at a time,
+ * so a frozen cluster leaves one hanging). The last answer before a failure bounds the failure from
+ * below: detection is measured from it, never from the harness command, whose process start and exit
+ * can take seconds on a loaded machine.
+ */
+class Heartbeat {
+  lastAnswerAt = -Infinity;
+  private stopped = false;
+  private readonly client: Client;
+  private readonly loop: Promise<void>;
+
+  constructor(brokers: string[], now: () => number) {
+    const client = new Client({ brokers, retry: { attempts: 1 }, retryTimeoutMs: 0, requestTimeoutMs: 120_000, reconnectBackoffMaxMs: 200 });
+    this.client = client;
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          await client.metadata({ topics: [], timeoutMs: 120_000 });
+          this.lastAnswerAt = now();
+        } catch {
+          // Dead: the last answer stays where it was.
+        }
+        await sleep(20);
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.client.close();
+    await this.loop;
+  }
 }
 
 async function createTopic(client: Client, topic: string, replicationFactor: number): Promise<void> {
@@ -153,11 +173,10 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
     health: s.health ?? { probeIntervalMs: 1000, recoveryProbes: 2 },
     messageIdHeader: ID,
   });
-  // The standby's own latency in the same run, on the same machine load: a plain Writer, a call every 50 ms.
+  // The standby's own latency in the same run, on the same machine load: a plain Writer on its own topic.
   const ref = new Writer({ brokers: (standbyIdx === 0 ? A : B).bootstrap, topic: refTopic });
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  const watchClose = (addr: string) => watchCloseAt(addr, now);
   const transitions: Transition[] = [];
   let detectedAt: number | null = null;
   let healthyAt: number | null = null;
@@ -211,17 +230,21 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
       outstanding.add(p);
     }
   })();
+  // The reference carries the same open-loop traffic as the MultiWriter, straight to the standby.
+  const refOutstanding = new Set<Promise<void>>();
   const reference = (async () => {
+    const start = performance.now();
     for (let k = 0; !stop; k++) {
+      const wait = start + k * intervalMs - performance.now();
+      if (wait > 0) await sleep(wait);
       const at = now();
-      try {
-        await ref.writeMessages(...Array.from({ length: perCall }, (_, j) => ({ value: `ref-${k}-${j}` })));
-        refLat.push({ at, ms: now() - at });
-      } catch {
-        // The standby's own failures show in the MultiWriter figures; the reference only times successes.
-      }
-      await sleep(50);
+      const p = ref.writeMessages(...Array.from({ length: perCall }, (_, j) => ({ key: `ref-${k}-${j}`, value: `ref-${k}-${j}` }))).then(
+        () => void refLat.push({ at, ms: now() - at }),
+        () => {}, // the standby's own failures show in the MultiWriter figures; the reference times successes
+      ).finally(() => refOutstanding.delete(p));
+      refOutstanding.add(p);
     }
+    await Promise.all(refOutstanding);
   })();
 
   let failCommandMs = 0;
@@ -229,15 +252,16 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
   try {
     await sleep(s.warmupMs);
     log(`${name}: ${s.failure} cluster ${s.target} at ${Math.round(now())} ms`);
+    const heartbeat = new Heartbeat((s.target === 'a' ? A : B).bootstrap, now);
+    await sleep(200);
     const cmdStart = now();
     failing = true;
-    const dropped = s.failure === 'kill' ? watchClose((s.target === 'a' ? A : B).bootstrap[0]) : null;
     if (s.failure === 'freeze') await freezeCluster(s.target);
     else await stopCluster(s.target, { kill: true });
     const cmdEnd = now();
     failCommandMs = cmdEnd - cmdStart;
-    // SIGSTOP is the freeze command's last step; a kill shows as the cluster's sockets closing.
-    failedAt = Math.min(cmdEnd, dropped ? await Promise.race([dropped, sleep(0).then(() => cmdEnd)]) : cmdEnd);
+    failedAt = Math.min(cmdEnd, heartbeat.lastAnswerAt);
+    void heartbeat.close();
     await sleep(Math.max(0, s.outageMs));
   } finally {
     const st = take();
@@ -263,9 +287,13 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
   // Read back both clusters; dedupe by the id header.
   const stored = await Promise.all(admin.map((c) => readAll(c, topic)));
   const byValue = stored.map((recs) => new Set(recs.map((r) => r.value)));
-  const ids = new Map<string, number>();
-  for (const recs of stored) for (const r of recs) if (r.id) ids.set(r.id, (ids.get(r.id) ?? 0) + 1);
-  const duplicatesFound = [...ids.values()].reduce((n, k) => n + k - 1, 0);
+  // Copies of one message id: across both clusters for Backup and MultiRW, within each cluster for Mirror.
+  const copies = (groups: { id: string | null }[][]) => {
+    const ids = new Map<string, number>();
+    for (const recs of groups) for (const r of recs) if (r.id) ids.set(r.id, (ids.get(r.id) ?? 0) + 1);
+    return [...ids.values()].reduce((n, k) => n + k - 1, 0);
+  };
+  const duplicatesFound = s.mode === RWMode.Mirror ? copies([stored[0]]) + copies([stored[1]]) : copies(stored);
   await Promise.all(admin.map((c) => c.close()));
 
   let acked = 0;

@@ -14,6 +14,11 @@ export class ClusterUnavailableError extends KafkaError {
   }
 }
 
+/** Why a cluster is out, for the messages it did not take. */
+export function unavailableError(h: { cluster: number; forced: string | null; lastError: Error | null }): ClusterUnavailableError {
+  return new ClusterUnavailableError(h.cluster, h.forced === 'unhealthy' ? 'forced down' : (h.lastError?.message ?? 'no answer'), { cause: h.lastError ?? undefined });
+}
+
 export class MultiWriteErrors extends WriteErrors {
   /** For each message, the clusters that do not have it acknowledged (empty: written as asked). */
   readonly missing: readonly (readonly number[])[];

@@ -9,8 +9,14 @@
 // cluster is judged too; an unhealthy one needs `recoveryProbes` consecutive good probes to come back.
 // Only evidence from operations started after the last transition counts, so the errors of calls that
 // were outstanding during an outage cannot knock a recovered cluster down again (no flapping).
+// With `confirmByTraffic` (a writer's tracker), good probes only make the cluster ready for one trial
+// operation, and the cluster is healthy again once that one succeeds: a cluster that answers metadata
+// but cannot yet write (a restart still electing leaders) is not failed back to, then left again.
+// The moment a cluster turns unhealthy, every operation outstanding on it is stopped through the stop
+// function it was registered with, so its caller can hand the work to another cluster at once.
 // A manual override pins a cluster up or down until it is cleared.
 import { KafkaError, TimeoutError } from '../protocol/errors.ts';
+import { unavailableError } from './errors.ts';
 
 export interface HealthConfig {
   /** Consecutive failures (with nothing answered since each began) that mark a cluster unhealthy. Default 1. */
@@ -47,11 +53,23 @@ export interface ClusterHealth {
 /** A probe resolves when the cluster is fit for traffic, rejects (or never settles) otherwise. */
 export type Probe = (cluster: number, signal: AbortSignal) => Promise<void>;
 export type HealthListener = (h: ClusterHealth) => void;
+/** Stops an outstanding operation; the reason says which cluster turned unhealthy and why. */
+export type Stop = (reason: Error) => void;
 
-/** One outstanding operation on a cluster, from `begin` to its outcome. */
+export type OperationKind = 'call' | 'probe' | 'trial';
+
+/** One outstanding operation on a cluster, from `begin` to its one outcome. */
 export interface Operation {
   readonly cluster: number;
   readonly startedAt: number;
+  readonly kind: OperationKind;
+}
+
+export interface TrackerOptions {
+  /** A monotonic clock in ms (tests may pass their own). */
+  now?: () => number;
+  /** Recovery needs a successful trial operation after the good probes (see above). */
+  confirmByTraffic?: boolean;
 }
 
 interface Entry extends ClusterHealth {
@@ -60,8 +78,11 @@ interface Entry extends ClusterHealth {
   /** Monotonic time of the last answer of any operation (−Infinity: none yet). */
   lastAnswerAt: number;
   goodProbes: number;
-  outstanding: Set<Operation>;
+  outstanding: Map<Operation, Stop | undefined>;
   probing: boolean;
+  /** Enough good probes: one trial operation may go to the cluster. */
+  ready: boolean;
+  trial: Operation | null;
 }
 
 const DEFAULTS: Required<HealthConfig> = {
@@ -81,22 +102,25 @@ export class HealthTracker {
   private readonly listeners = new Set<HealthListener>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly probeAborts = new Set<AbortController>();
+  private readonly now: () => number;
+  private readonly confirmByTraffic: boolean;
   private closed = false;
 
-  /** `now`: a monotonic clock in ms (tests may pass their own). */
   constructor(
     count: number,
     private readonly probe: Probe,
     cfg: HealthConfig = {},
-    private readonly now: () => number = () => performance.now(),
+    opts: TrackerOptions = {},
   ) {
     this.cfg = resolveHealthConfig(cfg);
+    this.now = opts.now ?? (() => performance.now());
+    this.confirmByTraffic = opts.confirmByTraffic ?? false;
     const wall = new Date();
     const t = this.now();
     this.entries = Array.from({ length: count }, (_, cluster) => ({
       cluster, state: 'healthy', since: wall, forced: null, consecutiveFailures: 0, lastError: null,
       failovers: 0, recoveries: 0, changedAt: t, lastAnswerAt: -Infinity, goodProbes: 0,
-      outstanding: new Set<Operation>(), probing: false,
+      outstanding: new Map<Operation, Stop | undefined>(), probing: false, ready: false, trial: null,
     }));
     // Background timers must not keep a process alive that forgot close(): traffic does that.
     const check = setInterval(() => this.checkStalls(), Math.max(10, this.cfg.stallTimeoutMs / STALL_CHECKS_PER_TIMEOUT));
@@ -119,43 +143,68 @@ export class HealthTracker {
     return (e.forced ?? e.state) === 'healthy';
   }
 
-  /** Registers an operation on cluster i; report its outcome with succeeded, failed or ended. */
-  begin(i: number): Operation {
-    const op: Operation = { cluster: i, startedAt: this.now() };
-    this.entries[i].outstanding.add(op);
+  /** Cluster i is unhealthy, passed its probes, and waits for one trial operation (confirmByTraffic). */
+  trialReady(i: number): boolean {
+    const e = this.entries[i];
+    return e.forced === null && e.state === 'unhealthy' && e.ready && e.trial === null;
+  }
+
+  /**
+   * Registers an operation on cluster i; report its one outcome with succeeded, failed or ended. `stop`
+   * is called if the cluster turns unhealthy while the operation is outstanding.
+   */
+  begin(i: number, stop?: Stop, kind: Exclude<OperationKind, 'trial'> = 'call'): Operation {
+    const op: Operation = { cluster: i, startedAt: this.now(), kind };
+    this.entries[i].outstanding.set(op, stop);
+    return op;
+  }
+
+  /** The trial operation of a ready cluster (null when it is not ready or a trial is under way). */
+  beginTrial(i: number, stop: Stop): Operation | null {
+    if (!this.trialReady(i)) return null;
+    const e = this.entries[i];
+    const op: Operation = { cluster: i, startedAt: this.now(), kind: 'trial' };
+    e.outstanding.set(op, stop);
+    e.trial = op;
     return op;
   }
 
   /** The cluster answered the operation (all of it, or part of a write). */
   succeeded(op: Operation): void {
     const e = this.entries[op.cluster];
-    e.outstanding.delete(op);
+    if (!this.settle(e, op)) return;
     e.lastAnswerAt = Math.max(e.lastAnswerAt, this.now());
     if (op.startedAt < e.changedAt) return;
     e.consecutiveFailures = 0;
-    if (e.state === 'unhealthy') this.goodProbe(e);
+    if (e.state === 'healthy') return;
+    // A write that went through is the confirmation; a probe only prepares for one.
+    if (this.confirmByTraffic && op.kind !== 'probe') this.set(e, 'healthy');
+    else this.goodProbe(e);
   }
 
   /** The operation failed in a way that may say the cluster is in trouble. */
   failed(op: Operation, err: Error): void {
     const e = this.entries[op.cluster];
-    e.outstanding.delete(op);
-    if (op.startedAt < e.changedAt || e.lastAnswerAt >= op.startedAt) return;
+    if (!this.settle(e, op)) return;
+    if (op.kind === 'trial') return this.trialFailed(e, err);
+    if (op.startedAt < e.changedAt || e.lastAnswerAt > op.startedAt) return;
     e.lastError = err;
     e.goodProbes = 0;
+    e.ready = false;
     e.consecutiveFailures++;
     if (e.state === 'healthy' && e.consecutiveFailures >= this.cfg.failureThreshold) this.set(e, 'unhealthy');
   }
 
   /** The operation ended without evidence either way (cancelled by its caller, handed over). */
   ended(op: Operation): void {
-    this.entries[op.cluster].outstanding.delete(op);
+    this.settle(this.entries[op.cluster], op);
   }
 
-  /** Pins cluster i up or down (null: back to automatic). */
+  /** Pins cluster i up or down (null: back to automatic). Pinning it down stops what is outstanding there. */
   force(i: number, state: HealthState | null): void {
     const e = this.entries[i];
     e.forced = state;
+    if (!this.healthy(i)) this.stopOutstanding(e);
     this.emit(e);
   }
 
@@ -180,10 +229,21 @@ export class HealthTracker {
   checkStalls(): void {
     const t = this.now();
     for (const e of this.entries) {
-      if (e.state !== 'healthy') continue;
+      if (e.state === 'unhealthy') {
+        // A trial that gets no answer in the stall timeout is given up: the cluster stays out, no transition.
+        const trial = e.trial;
+        if (trial && t - trial.startedAt >= this.cfg.stallTimeoutMs) {
+          const stop = e.outstanding.get(trial);
+          const err = new TimeoutError(`cluster ${e.cluster}: trial write got no answer in ${Math.round(t - trial.startedAt)} ms`);
+          this.settle(e, trial);
+          this.trialFailed(e, err);
+          stop?.(unavailableError(publicView(e)));
+        }
+        continue;
+      }
       // The latest operation that has waited the whole stall timeout decides: nothing answered since it began?
       let latest = -Infinity;
-      for (const op of e.outstanding) {
+      for (const op of e.outstanding.keys()) {
         if (op.startedAt >= e.changedAt && t - op.startedAt >= this.cfg.stallTimeoutMs) latest = Math.max(latest, op.startedAt);
       }
       if (latest > -Infinity && e.lastAnswerAt < latest) {
@@ -193,6 +253,19 @@ export class HealthTracker {
     }
   }
 
+  /** Forgets a finished operation; false when it had already had its outcome. */
+  private settle(e: Entry, op: Operation): boolean {
+    if (!e.outstanding.delete(op)) return false;
+    if (e.trial === op) e.trial = null;
+    return true;
+  }
+
+  private trialFailed(e: Entry, err: Error): void {
+    e.lastError = err;
+    e.goodProbes = 0;
+    e.ready = false;
+  }
+
   private probeAll(): void {
     for (const e of this.entries) if (!e.probing) void this.runProbe(e);
   }
@@ -200,7 +273,7 @@ export class HealthTracker {
   private async runProbe(e: Entry): Promise<void> {
     if (this.closed) return;
     e.probing = true;
-    const op = this.begin(e.cluster);
+    const op = this.begin(e.cluster, undefined, 'probe');
     const ac = new AbortController();
     this.probeAborts.add(ac);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -227,7 +300,9 @@ export class HealthTracker {
 
   private goodProbe(e: Entry): void {
     e.goodProbes++;
-    if (e.goodProbes >= this.cfg.recoveryProbes) this.set(e, 'healthy');
+    if (e.goodProbes < this.cfg.recoveryProbes) return;
+    if (this.confirmByTraffic) e.ready = true;
+    else this.set(e, 'healthy');
   }
 
   private set(e: Entry, state: HealthState): void {
@@ -235,12 +310,21 @@ export class HealthTracker {
     e.since = new Date();
     e.changedAt = this.now();
     e.goodProbes = 0;
-    if (state === 'unhealthy') e.failovers++;
-    else {
+    e.ready = false;
+    if (state === 'unhealthy') {
+      e.failovers++;
+      this.stopOutstanding(e);
+    } else {
       e.recoveries++;
       e.consecutiveFailures = 0;
     }
     this.emit(e);
+  }
+
+  /** Stops every outstanding operation but the probes (they are bounded by their own timeout). */
+  private stopOutstanding(e: Entry): void {
+    const why = unavailableError(publicView(e));
+    for (const [op, stop] of e.outstanding) if (op.kind !== 'probe') stop?.(why);
   }
 
   private emit(e: Entry): void {

@@ -13,8 +13,8 @@ import type { WriterConfig, WriterMessage, WriteResult } from '../client/writer/
 import type { WriterStats } from '../client/writer/stats.ts';
 import { WriteErrors } from '../client/writer/write-errors.ts';
 import { AbortedError, ClosedError, KafkaError } from '../protocol/errors.ts';
-import { CallScope, type Attempt, type StopReason } from './call-scope.ts';
-import { ClusterUnavailableError, MultiWriteErrors } from './errors.ts';
+import { CallScope, type StopReason } from './call-scope.ts';
+import { MultiWriteErrors, unavailableError } from './errors.ts';
 import { HealthTracker, resolveHealthConfig, type ClusterHealth, type HealthConfig, type HealthListener, type HealthState } from './health.ts';
 import { probeClient, probeCluster } from './probe.ts';
 import { RWMode } from './rw-mode.ts';
@@ -76,8 +76,6 @@ export class MultiWriter {
   private readonly health: HealthTracker;
   private readonly opts: MultiWriterOptions;
   private readonly timeoutMs: number;
-  /** Attempts outstanding per cluster: stopped when their cluster turns unhealthy. */
-  private readonly inFlight: Set<Attempt>[];
   private readonly counters: FailoverCounters;
   private next = 0;
   private closed = false;
@@ -95,12 +93,9 @@ export class MultiWriter {
     this.timeoutMs = configs[0].writeTimeoutMs ?? 30_000;
     this.writers = configs.map((c) => new Writer(c));
     this.probes = configs.map((c) => probeClient(c, health));
-    this.inFlight = configs.map(() => new Set<Attempt>());
     this.counters = new FailoverCounters(configs.length);
-    this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health);
-    // Registered first, so the handover is under way before any user listener hears of the change.
-    this.health.onChange((h) => {
-      if ((h.forced ?? h.state) === 'unhealthy') this.handOver(h);
+    this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health, {
+      confirmByTraffic: true,
     });
   }
 
@@ -146,14 +141,15 @@ export class MultiWriter {
     const tried = new Set<number>();
     let pending = messages.map((_, i) => i);
     while (pending.length > 0 && !scope.stopped) {
-      const c = this.pick(order, tried);
-      if (c === undefined) break;
+      const next = this.pick(order, tried);
+      if (next === undefined) break;
+      const { c, trial } = next;
       if (tried.size > 0) {
         this.counters.handedOver += pending.length;
         for (const i of pending) if (sentBefore[i]) this.counters.possibleDuplicates++;
       }
       tried.add(c);
-      const out = await this.writeTo(c, pending.map((i) => messages[i]), scope);
+      const out = await this.writeTo(c, pending.map((i) => messages[i]), scope, trial);
       const errs: (Error | null)[] = new Array(n).fill(null);
       byCluster.set(c, errs);
       const moveOn: number[] = [];
@@ -186,9 +182,9 @@ export class MultiWriter {
     const anyHealthy = this.writers.some((_, c) => this.health.healthy(c));
     const outcomes = await Promise.all(
       this.writers.map(async (_, c): Promise<Outcome> => {
-        if (!anyHealthy || this.health.healthy(c)) return this.writeTo(c, messages, scope);
-        const why = this.unavailable(this.health.snapshot()[c]);
-        return { errors: messages.map(() => why), results: messages.map(() => null), sent: messages.map(() => false), stopped: null };
+        if (!anyHealthy || this.health.healthy(c)) return this.writeTo(c, messages, scope, false);
+        if (this.health.trialReady(c)) return this.writeTo(c, messages, scope, true);
+        return this.unavailable(c, messages.length);
       }),
     );
     const byCluster = new Map(outcomes.map((o, c) => [c, o.errors] as const));
@@ -217,28 +213,47 @@ export class MultiWriter {
   private order(): number[] {
     const all = this.writers.map((_, c) => c);
     if (this.mode !== RWMode.MultiRW) return all;
-    const healthy = all.filter((c) => this.health.healthy(c));
-    const pool = healthy.length ? healthy : all;
+    // A recovered cluster waiting for its trial write takes its turn in the rotation, or it never would.
+    const usable = all.filter((c) => this.health.healthy(c) || this.health.trialReady(c));
+    const pool = usable.length ? usable : all;
     const start = pool[this.next++ % pool.length];
     return [...all.slice(start), ...all.slice(0, start)];
   }
 
   /**
-   * The next cluster to try: the first healthy one not tried yet. Unhealthy clusters are tried only
-   * when no cluster at all is healthy (a last resort, rather than failing without trying).
+   * The next cluster to try: the first one not tried yet that is healthy, or that recovered and waits
+   * for its trial write (so a recovered primary is preferred again). Unhealthy clusters are tried
+   * only when no cluster at all is healthy (a last resort, rather than failing without trying).
    */
-  private pick(order: number[], tried: Set<number>): number | undefined {
-    const untried = order.filter((c) => !tried.has(c));
-    const healthy = untried.find((c) => this.health.healthy(c));
-    if (healthy !== undefined) return healthy;
-    return order.some((c) => this.health.healthy(c)) ? undefined : untried[0];
+  private pick(order: number[], tried: Set<number>): { c: number; trial: boolean } | undefined {
+    for (const c of order) {
+      if (tried.has(c)) continue;
+      if (this.health.healthy(c)) return { c, trial: false };
+      if (this.health.trialReady(c)) return { c, trial: true };
+    }
+    if (order.some((c) => this.health.healthy(c))) return undefined;
+    const c = order.find((x) => !tried.has(x));
+    return c === undefined ? undefined : { c, trial: false };
   }
 
-  /** One attempt on cluster c, registered for handover and as health evidence. */
-  private async writeTo(c: number, messages: WriterMessage[], scope: CallScope): Promise<Outcome> {
+  /** A cluster that is out: every message gets why, none was sent. */
+  private unavailable(c: number, n: number): Outcome {
+    const why = unavailableError(this.health.snapshot()[c]);
+    return { errors: new Array(n).fill(why), results: new Array(n).fill(null), sent: new Array(n).fill(false), stopped: null };
+  }
+
+  /**
+   * One attempt on cluster c, registered with the health tracker, which stops it (handover) if the
+   * cluster turns unhealthy meanwhile; its outcome is evidence of the cluster's health.
+   */
+  private async writeTo(c: number, messages: WriterMessage[], scope: CallScope, trial: boolean): Promise<Outcome> {
     const attempt = scope.attempt(c);
-    const op = this.health.begin(c);
-    this.inFlight[c].add(attempt);
+    const stop = (reason: Error) => attempt.handOver(reason);
+    const op = trial ? this.health.beginTrial(c, stop) : this.health.begin(c, stop);
+    if (!op) {
+      scope.settle(attempt);
+      return this.unavailable(c, messages.length);
+    }
     this.counters.attempt(c);
     try {
       const results = await this.writers[c].writeMessages(...messages, { signal: attempt.signal });
@@ -268,18 +283,7 @@ export class MultiWriter {
       return { errors, results: e instanceof WriteErrors ? errors.map(() => null) : messages.map(() => null), sent, stopped };
     } finally {
       scope.settle(attempt);
-      this.inFlight[c].delete(attempt);
     }
-  }
-
-  /** Stops every attempt outstanding on a cluster that just turned unhealthy. */
-  private handOver(h: ClusterHealth): void {
-    const why = this.unavailable(h);
-    for (const a of this.inFlight[h.cluster]) a.handOver(why);
-  }
-
-  private unavailable(h: ClusterHealth): ClusterUnavailableError {
-    return new ClusterUnavailableError(h.cluster, h.forced === 'unhealthy' ? 'forced down' : (h.lastError?.message ?? 'no answer'), { cause: h.lastError ?? undefined });
   }
 
   /** The Writer stats of cluster i (snapshot-and-reset, as Writer.stats()). */
