@@ -41,8 +41,9 @@ export class Writer {
         ...config,
         // The broker answers a Produce within its timeoutMs (writeTimeoutMs); the margin covers the trip.
         requestTimeoutMs: config.requestTimeoutMs ?? cfg.writeTimeoutMs + 5_000,
-        // Shared work (metadata) must not outlast what a write may take.
+        // Shared work (metadata, InitProducerId) must not outlast what a write may take.
         retryTimeoutMs: config.retryTimeoutMs ?? cfg.writeTimeoutMs,
+        callTimeoutMs: config.callTimeoutMs ?? cfg.writeTimeoutMs,
       },
       { onDial: () => void this.meter.counters.dials++ },
     );
