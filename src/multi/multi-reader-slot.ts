@@ -39,6 +39,7 @@ export class ClusterSlot<M extends Message> {
   /** Taken from the reader, not yet handed to the caller. */
   private ready: Message[] = [];
   private inFlight: InFlight | null = null;
+  private ctl: AbortController | null = null;
   /** Messages this slot may take ahead of the caller: 0 between calls, more while a call collects. */
   private want = 0;
   private commit: Commit<M> | null = null;
@@ -100,7 +101,9 @@ export class ClusterSlot<M extends Message> {
       }, wait);
       return;
     }
-    const ctl = new AbortController();
+    // One controller serves fetches until it is used to cancel one: a controller per message costs.
+    if (!this.ctl || this.ctl.signal.aborted) this.ctl = new AbortController();
+    const ctl = this.ctl;
     const epoch = this.epoch;
     const settled = this.source
       .fetchMessage({ signal: ctl.signal })

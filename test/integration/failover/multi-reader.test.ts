@@ -184,6 +184,7 @@ describe('MultiReader over clusters A and B', () => {
     const count = (c: number) => [...seen[c].values()].reduce((n, s) => n + s.size, 0);
     // When healthy cluster A's messages reach the caller, from the first one after traffic starts.
     const deliveriesA: number[] = [];
+    let lastB = 0;
     let measuring = false;
     let reading = true;
     const consumer = (async () => {
@@ -191,6 +192,7 @@ describe('MultiReader over clusters A and B', () => {
         try {
           const got = await r.readMessage({ timeoutMs: 1000 });
           if (measuring && got.some((m) => m.cluster === 0)) deliveriesA.push(performance.now());
+          if (got.some((m) => m.cluster === 1)) lastB = performance.now();
           note(got);
         } catch (e) {
           if (e instanceof TimeoutError) continue;
@@ -232,6 +234,7 @@ describe('MultiReader over clusters A and B', () => {
       } finally {
         await thawCluster('b');
       }
+      const thawedAt = performance.now();
       await new Promise((res) => setTimeout(res, 3000));
       measuring = false;
       clearInterval(timer);
@@ -246,6 +249,7 @@ describe('MultiReader over clusters A and B', () => {
         if (Date.now() > deadline) throw new Error(`after the thaw: read ${count(0)} of ${expected[0]} (A), ${count(1)} of ${expected[1]} (B)`);
         await new Promise((res) => setTimeout(res, 100));
       }
+      const caughtUp = performance.now() - thawedAt;
       await new Promise((res) => setTimeout(res, 500)); // anything read twice would show by now
       reading = false;
       await consumer;
@@ -254,7 +258,8 @@ describe('MultiReader over clusters A and B', () => {
       for (let i = 1; i < deliveriesA.length; i++) maxGap = Math.max(maxGap, deliveriesA[i] - deliveriesA[i - 1]);
       console.log(
         `[multi-reader freeze] B frozen ${freezeMs} ms; A deliveries ${deliveriesA.length}, max gap ${maxGap.toFixed(0)} ms; ` +
-          `read A ${count(0)}/${expected[0]}, B ${count(1)}/${expected[1]}, twice ${twice}, commit errors ${commitErrors}, failed sends ${failedSends}`,
+          `read A ${count(0)}/${expected[0]}, B ${count(1)}/${expected[1]}, twice ${twice}, commit errors ${commitErrors}, failed sends ${failedSends}; ` +
+          `B caught up ${caughtUp.toFixed(0)} ms after the thaw (last B delivery ${(lastB - thawedAt).toFixed(0)} ms after it)`,
       );
       assert.ok(deliveriesA.length > 100, `A delivered ${deliveriesA.length} times`);
       assert.ok(maxGap <= 1000, `cluster A paused ${maxGap.toFixed(0)} ms while B was frozen`);
