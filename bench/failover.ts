@@ -64,6 +64,8 @@ export interface ScenarioReport {
   /** The longest call of the run, and the longest of those in flight when the failure began. */
   maxCallMs: number;
   maxCallInFlightAtFailureMs: number;
+  /** The longest any call waited after the failure began (from the failure, or from its issue if later). */
+  maxWaitSinceFailureMs: number;
   /** Calls issued between detection and restore. */
   p50AfterDetectionMs: number;
   p99AfterDetectionMs: number;
@@ -342,6 +344,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
     detectionMs: det === null ? null : Math.round(det - failedAt),
     maxCallMs: Math.round(Math.max(...latency(() => true))),
     maxCallInFlightAtFailureMs: Math.round(Math.max(0, ...latency((c) => c.issuedAt <= failedAt && c.settledAt >= failedAt))),
+    maxWaitSinceFailureMs: Math.round(Math.max(0, ...calls.filter((c) => c.settledAt >= failedAt).map((c) => c.settledAt - Math.max(c.issuedAt, failedAt)))),
     p50AfterDetectionMs: Math.round(percentile(after, 50) * 10) / 10,
     p99AfterDetectionMs: Math.round(percentile(after, 99) * 10) / 10,
     standbyP99Ms: Math.round(percentile(refAfter, 99) * 10) / 10,

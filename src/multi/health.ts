@@ -236,7 +236,9 @@ export class HealthTracker {
           const stop = e.outstanding.get(trial);
           const err = new TimeoutError(`cluster ${e.cluster}: trial write got no answer in ${Math.round(t - trial.startedAt)} ms`);
           this.settle(e, trial);
+          // The cluster answers probes but writes slowly (a restart settling): one more good probe, not a full round.
           this.trialFailed(e, err);
+          e.goodProbes = this.cfg.recoveryProbes - 1;
           stop?.(unavailableError(publicView(e)));
         }
         continue;
@@ -306,6 +308,7 @@ export class HealthTracker {
   }
 
   private set(e: Entry, state: HealthState): void {
+    const wasHealthy = this.healthy(e.cluster);
     e.state = state;
     e.since = new Date();
     e.changedAt = this.now();
@@ -313,7 +316,9 @@ export class HealthTracker {
     e.ready = false;
     if (state === 'unhealthy') {
       e.failovers++;
-      this.stopOutstanding(e);
+      // Only when routing changes: a cluster pinned down was handed over already, and what is on it
+      // now is a last resort; one pinned up stays in use.
+      if (wasHealthy && !this.healthy(e.cluster)) this.stopOutstanding(e);
     } else {
       e.recoveries++;
       e.consecutiveFailures = 0;
