@@ -39,5 +39,5 @@ export { Reader, FirstOffset, LastOffset } from './client/reader/index.ts';
 export type { ReaderConfig, Message, ReaderStats } from './client/reader/index.ts';
 
 // Several clusters at once.
-export { MultiWriter, MultiReader, MultiWriteErrors, RWMode } from './multi/index.ts';
+export { MultiWriter, MultiReader, MultiWriteErrors, MultiReadCommitError, ClusterUnavailableError, RWMode } from './multi/index.ts';
 export type { MultiWriterOptions, MultiWriteResult, MultiMessage, MultiReaderOptions, ClusterHealth, HealthConfig, HealthState } from './multi/index.ts';
