@@ -63,6 +63,11 @@ export interface ScenarioReport {
   detectionMs: number | null;
   /** The longest call of the run, and the longest of those in flight when the failure began. */
   maxCallMs: number;
+  /** The longest call outstanding at any moment of the outage (from the failure to the restore command). */
+  maxCallOutageMs: number;
+  /** The longest call issued after fail-back, and during the warm-up before the failure. */
+  maxCallAfterFailBackMs: number;
+  maxCallWarmupMs: number;
   maxCallInFlightAtFailureMs: number;
   /** The longest any call waited after the failure began (from the failure, or from its issue if later). */
   maxWaitSinceFailureMs: number;
@@ -251,6 +256,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
 
   let failCommandMs = 0;
   let restoreCommandMs = 0;
+  let restoreStartAt = Infinity;
   try {
     await sleep(s.warmupMs);
     log(`${name}: ${s.failure} cluster ${s.target} at ${Math.round(now())} ms`);
@@ -269,6 +275,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
     const st = take();
     if (detectedAt !== null) attemptsOnFailedAfterDetection = st.attempts[targetIdx];
     const r0 = now();
+    restoreStartAt = r0;
     log(`${name}: restoring cluster ${s.target} at ${Math.round(r0)} ms`);
     await restore(s.target, s.failure);
     restoredAt = now();
@@ -343,6 +350,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
     restoreCommandMs: Math.round(restoreCommandMs),
     detectionMs: det === null ? null : Math.round(det - failedAt),
     maxCallMs: Math.round(Math.max(...latency(() => true))),
+    maxCallOutageMs: Math.round(Math.max(0, ...latency((c) => c.settledAt >= failedAt && c.issuedAt < restoreStartAt))),
+    maxCallAfterFailBackMs: Math.round(Math.max(0, ...latency((c) => healthyAt !== null && c.issuedAt >= (healthyAt as number)))),
+    maxCallWarmupMs: Math.round(Math.max(0, ...latency((c) => c.settledAt < failedAt))),
     maxCallInFlightAtFailureMs: Math.round(Math.max(0, ...latency((c) => c.issuedAt <= failedAt && c.settledAt >= failedAt))),
     maxWaitSinceFailureMs: Math.round(Math.max(0, ...calls.filter((c) => c.settledAt >= failedAt).map((c) => c.settledAt - Math.max(c.issuedAt, failedAt)))),
     p50AfterDetectionMs: Math.round(percentile(after, 50) * 10) / 10,

@@ -9,9 +9,10 @@
 // cluster is judged too; an unhealthy one needs `recoveryProbes` consecutive good probes to come back.
 // Only evidence from operations started after the last transition counts, so the errors of calls that
 // were outstanding during an outage cannot knock a recovered cluster down again (no flapping).
-// With `confirmByTraffic` (a writer's tracker), good probes only make the cluster ready for one trial
-// operation, and the cluster is healthy again once that one succeeds: a cluster that answers metadata
-// but cannot yet write (a restart still electing leaders) is not failed back to, then left again.
+// With `confirmByTraffic` (a writer's tracker), good probes only make the cluster ready for trial
+// operations, one at a time, and the cluster is healthy again once `recoveryProbes` of them in a row
+// succeeded: a cluster that answers metadata but cannot yet write (a restart still electing leaders,
+// a cold JVM) is not failed back to, then left again.
 // The moment a cluster turns unhealthy, every operation outstanding on it is stopped through the stop
 // function it was registered with, so its caller can hand the work to another cluster at once.
 // A manual override pins a cluster up or down until it is cleared.
@@ -23,7 +24,10 @@ export interface HealthConfig {
   failureThreshold?: number;
   /** Time between probes of each cluster, healthy or not. Default 500 ms. */
   probeIntervalMs?: number;
-  /** Consecutive good probes before an unhealthy cluster is used again. Default 2. */
+  /**
+   * Consecutive good probes before an unhealthy cluster is used again. Default 2. A MultiWriter then
+   * sends it as many trial writes, one at a time, before it takes all traffic again.
+   */
   recoveryProbes?: number;
   /** Timeout of one probe. Default 1000 ms. */
   probeTimeoutMs?: number;
@@ -80,9 +84,10 @@ interface Entry extends ClusterHealth {
   goodProbes: number;
   outstanding: Map<Operation, Stop | undefined>;
   probing: boolean;
-  /** Enough good probes: one trial operation may go to the cluster. */
+  /** Enough good probes: trial operations may go to the cluster, one at a time. */
   ready: boolean;
   trial: Operation | null;
+  goodTrials: number;
 }
 
 const DEFAULTS: Required<HealthConfig> = {
@@ -120,7 +125,7 @@ export class HealthTracker {
     this.entries = Array.from({ length: count }, (_, cluster) => ({
       cluster, state: 'healthy', since: wall, forced: null, consecutiveFailures: 0, lastError: null,
       failovers: 0, recoveries: 0, changedAt: t, lastAnswerAt: -Infinity, goodProbes: 0,
-      outstanding: new Map<Operation, Stop | undefined>(), probing: false, ready: false, trial: null,
+      outstanding: new Map<Operation, Stop | undefined>(), probing: false, ready: false, trial: null, goodTrials: 0,
     }));
     // Background timers must not keep a process alive that forgot close(): traffic does that.
     const check = setInterval(() => this.checkStalls(), Math.max(10, this.cfg.stallTimeoutMs / STALL_CHECKS_PER_TIMEOUT));
@@ -177,9 +182,9 @@ export class HealthTracker {
     if (op.startedAt < e.changedAt) return;
     e.consecutiveFailures = 0;
     if (e.state === 'healthy') return;
-    // A write that went through is the confirmation; a probe only prepares for one.
-    if (this.confirmByTraffic && op.kind !== 'probe') this.set(e, 'healthy');
-    else this.goodProbe(e);
+    // Writes that went through are the confirmation; probes only prepare for them.
+    if (!this.confirmByTraffic || op.kind === 'probe') this.goodProbe(e);
+    else if (op.kind === 'call' || ++e.goodTrials >= this.cfg.recoveryProbes) this.set(e, 'healthy');
   }
 
   /** The operation failed in a way that may say the cluster is in trouble. */
@@ -265,6 +270,7 @@ export class HealthTracker {
   private trialFailed(e: Entry, err: Error): void {
     e.lastError = err;
     e.goodProbes = 0;
+    e.goodTrials = 0;
     e.ready = false;
   }
 
@@ -313,6 +319,7 @@ export class HealthTracker {
     e.since = new Date();
     e.changedAt = this.now();
     e.goodProbes = 0;
+    e.goodTrials = 0;
     e.ready = false;
     if (state === 'unhealthy') {
       e.failovers++;
@@ -322,6 +329,10 @@ export class HealthTracker {
     } else {
       e.recoveries++;
       e.consecutiveFailures = 0;
+      // Calls on clusters that are out were last resorts while no cluster was healthy: one is again.
+      if (!wasHealthy && this.healthy(e.cluster)) {
+        for (const other of this.entries) if (!this.healthy(other.cluster)) this.stopOutstanding(other);
+      }
     }
     this.emit(e);
   }

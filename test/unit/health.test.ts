@@ -104,7 +104,7 @@ describe('HealthTracker', () => {
     assert.equal(h.snapshot()[0].recoveries, 1);
   });
 
-  it('confirmByTraffic: good probes make the cluster ready for one trial; the trial succeeding makes it healthy', () => {
+  it('confirmByTraffic: good probes make the cluster ready for trials, one at a time; recoveryProbes of them succeeding make it healthy', () => {
     const { h, clock, events } = make({ recoveryProbes: 2 }, { confirmByTraffic: true });
     h.failed(h.begin(0), new Error('down'));
     assert.equal(h.trialReady(0), false);
@@ -118,6 +118,10 @@ describe('HealthTracker', () => {
     assert.ok(trial);
     assert.equal(h.beginTrial(0, () => {}), null, 'one trial at a time');
     h.succeeded(trial);
+    assert.equal(h.healthy(0), false, 'one trial of two');
+    const second = h.beginTrial(0, () => {});
+    assert.ok(second, 'ready for the next trial');
+    h.succeeded(second);
     assert.equal(h.healthy(0), true);
     assert.deepEqual(events.map((e) => e.state), ['unhealthy', 'healthy']);
   });
@@ -161,6 +165,19 @@ describe('HealthTracker', () => {
     assert.match(stops[0].message, /forced down/);
     h.force(1, null);
     assert.equal(h.healthy(1), true);
+  });
+
+  it('a last-resort operation on a cluster that is out is stopped as soon as another cluster is healthy again', () => {
+    const { h, clock } = make({ recoveryProbes: 1 });
+    h.failed(h.begin(0), new Error('down'));
+    h.failed(h.begin(1), new Error('down'));
+    clock.t += 1;
+    const stops: Error[] = [];
+    h.begin(1, (r) => stops.push(r)); // nothing healthy: tried anyway
+    h.succeeded(h.begin(0, undefined, 'probe'));
+    assert.equal(h.healthy(0), true);
+    assert.equal(stops.length, 1);
+    assert.ok(stops[0] instanceof ClusterUnavailableError && stops[0].cluster === 1);
   });
 
   it('refuses non-positive settings', () => {

