@@ -63,16 +63,16 @@ export class Admission {
   private step(call: WriteCall): Wait | null {
     const meta = this.cluster.current;
     if (meta && performance.now() - meta.fetchedAt > this.cluster.metadataMaxAgeMs) this.refreshInBackground();
-    const now = Date.now();
     const { messages } = call;
+    if (this.lifetime.aborted) {
+      const err = new AbortedError('writer shut down before the message was queued');
+      for (let j = call.next; j < messages.length; j++) call.fail(j, err, false);
+      return null;
+    }
+    const now = Date.now();
     for (; call.next < messages.length; call.next++) {
       const i = call.next;
       if (call.done[i]) continue;
-      if (this.lifetime.aborted) {
-        const err = new AbortedError('writer shut down before the message was queued');
-        for (let j = i; j < messages.length; j++) call.fail(j, err, false);
-        return null;
-      }
       const m = messages[i];
       const topic = m.topic ?? this.cfg.topic!;
       const t = meta?.topics.get(topic);

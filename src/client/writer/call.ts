@@ -112,13 +112,15 @@ export class WriteCall {
   endEarly(reason: EndReason, cause?: unknown): void {
     if (this.ended) return;
     this.endReason = reason;
+    // One error per fate, shared by the messages: a large call must not pay a stack trace per message.
+    const errors: [KafkaError | null, KafkaError | null] = [null, null];
     for (let i = 0; i < this.messages.length; i++) {
       if (this.done[i]) continue;
       const slot = this.slots[i];
       const sent = slot?.sent ?? false;
       if (slot && !sent) slot.remove();
       this.sent[i] = sent;
-      this.settle(i, this.endError(reason, sent, cause), null);
+      this.settle(i, (errors[+sent] ??= this.endError(reason, sent, cause)), null);
     }
   }
 

@@ -155,6 +155,8 @@ export class Sender {
       for (const p of this.acc.all()) {
         if (p.blocked || p.inflight.length >= this.cfg.maxInFlightPerPartition) continue;
         const b = this.head(p);
+        // A gap was just left: nothing more goes out in this epoch (it would only be refused).
+        if (this.producer?.needsReset) break;
         if (!b) continue;
         if (p.retryAt > now) {
           soonest = Math.min(soonest, p.retryAt);
