@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STATE_DIR = resolve(process.env.MKA_KAFKA_STATE ?? join(ROOT, '.kafka'));
+/** MKA_KAFKA_FAKE=1: the clusters are mka/testing fakes run by scripts/fake-kafka.mjs (same commands, same file). */
+export const FAKE = process.env.MKA_KAFKA_FAKE === '1';
+const HARNESS = join(ROOT, 'scripts', FAKE ? 'fake-kafka.mjs' : 'kafka.mjs');
+const STATE_DIR = resolve(process.env.MKA_KAFKA_STATE ?? join(ROOT, FAKE ? '.kafka-fake' : '.kafka'));
 const run = promisify(execFile);
 
 export type ClusterName = 'a' | 'b';
@@ -37,7 +40,7 @@ export function cluster(name: ClusterName): LocalCluster {
 }
 
 async function harness(...args: string[]): Promise<void> {
-  await run(process.execPath, [join(ROOT, 'scripts', 'kafka.mjs'), ...args], { cwd: ROOT });
+  await run(process.execPath, [HARNESS, ...args], { cwd: ROOT });
 }
 
 export const stopBroker = (c: ClusterName, id: number, opts: { kill?: boolean } = {}) =>
@@ -54,7 +57,7 @@ function armThaw(): void {
   if (thawOnExit) return;
   thawOnExit = true;
   process.on('exit', () => {
-    spawnSync(process.execPath, [join(ROOT, 'scripts', 'kafka.mjs'), 'thaw-all'], { cwd: ROOT, stdio: 'ignore' });
+    spawnSync(process.execPath, [HARNESS, 'thaw-all'], { cwd: ROOT, stdio: 'ignore' });
   });
 }
 export const freezeBroker = (c: ClusterName, id: number) => (armThaw(), harness('freeze-broker', c, String(id)));

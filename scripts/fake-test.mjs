@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// `npm run test:fake`: the integration suite against mka/testing fake clusters instead of Kafka.
+// Starts the fakes (scripts/fake-kafka.mjs) when none run, runs the named test files (default: every
+// integration test) with MKA_KAFKA_FAKE=1, and stops the fakes it started, whatever happened.
+//   node scripts/fake-test.mjs [files...]
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.env.MKA_KAFKA_FAKE = '1';
+process.env.MKA_KAFKA_STATE ||= path.join(ROOT, '.kafka-fake');
+const { down, status, up } = await import('./fake-kafka.mjs');
+
+const named = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const dir = path.join(ROOT, 'test', 'integration');
+const files = named.length
+  ? named
+  : fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => path.join('test', 'integration', f))
+      // As scripts/test.mjs: tests that stop brokers run last.
+      .sort((a, b) => Number(a.includes('failover')) - Number(b.includes('failover')) || a.localeCompare(b));
+
+let started = false;
+const stop = async () => {
+  if (started) {
+    started = false;
+    await down({ quiet: true }).catch((e) => console.error('[test:fake] could not stop the fakes:', e));
+  }
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop().finally(() => process.exit(130)));
+
+let code = 1;
+try {
+  if (!(await status()).running) started = await up();
+  const t0 = Date.now();
+  code = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: process.env,
+  }).status ?? 1;
+  console.error(`[test:fake] ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s against fake clusters`);
+} finally {
+  await stop();
+}
+process.exitCode = code;
