@@ -35,10 +35,13 @@ export function groupHandlers(): ApiHandler[] {
       return { throttleTimeMs: 0, errorCode: first.errorCode, errorMessage: null, nodeId: first.nodeId, host: first.host, port: first.port };
     }),
 
-    handler(Api.JoinGroup, (ctx, req) => {
+    handler(Api.JoinGroup, async (ctx, req) => {
       const err = coordinatorError(ctx, req.groupId) || (groupKind(ctx, req.groupId) === 'consumer' ? ErrorCode.INCONSISTENT_GROUP_PROTOCOL : 0);
-      if (err) return { errorCode: err, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
-      return ctx.services.groups.join(req, ctx.version, ctx.clientId, ctx.clientHost, ctx.signal);
+      const res = err
+        ? { errorCode: err, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] }
+        : await ctx.services.groups.join(req, ctx.version, ctx.clientId, ctx.clientHost, ctx.signal);
+      // Before v7 the protocol name is not nullable: an error answer carries an empty one.
+      return ctx.version >= 7 ? res : { ...res, protocolName: res.protocolName ?? '' };
     }),
 
     handler(Api.SyncGroup, (ctx, req) => {
