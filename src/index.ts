@@ -40,4 +40,16 @@ export type { ReaderConfig, Message, ReaderStats } from './client/reader/index.t
 
 // Several clusters at once.
 export { MultiWriter, MultiReader, MultiWriteErrors, MultiReadCommitError, ClusterUnavailableError, RWMode } from './multi/index.ts';
-export type { MultiWriterOptions, MultiWriteResult, MultiMessage, MultiReaderOptions, ClusterHealth, HealthConfig, HealthState } from './multi/index.ts';
+export type {
+  MultiWriterOptions,
+  MultiWriteOptions,
+  MultiWriteResult,
+  MultiWriterStats,
+  FailoverStats,
+  MultiMessage,
+  MultiReaderOptions,
+  ReadOptions,
+  ClusterHealth,
+  HealthConfig,
+  HealthState,
+} from './multi/index.ts';
