@@ -15,6 +15,7 @@ import { SASL_MECHANISMS, saslHandlers, type SaslConfig, type SaslUser } from '.
 import { FakeBroker, type ListenerSpec } from './server.ts';
 import { ClusterState } from './state.ts';
 import { FileStore } from './store.ts';
+import { Transactions, txnHandlers } from './txn.ts';
 
 export interface FakeTopic {
   name: string;
@@ -115,7 +116,7 @@ export class FakeCluster {
     for (const l of listeners) this.ports.set(l.name, new Map(ids.flatMap((id, i) => (l.ports?.[i] ? [[id, l.ports[i]]] : []))));
 
     const handlers = new Map<number, ApiHandler>();
-    for (const h of [...adminHandlers(), ...dataHandlers(), ...groupHandlers(), ...saslHandlers()]) handlers.set(h.codec.apiKey, h);
+    for (const h of [...adminHandlers(), ...dataHandlers(), ...groupHandlers(), ...txnHandlers(), ...saslHandlers()]) handlers.set(h.codec.apiKey, h);
     const caps = new Map<number, number>();
     for (const [name, v] of Object.entries(opts.apiVersions ?? {})) {
       const codec = apiByName(name);
@@ -130,6 +131,7 @@ export class FakeCluster {
       state: this.state,
       groups: this.groups,
       consumerGroups: this.consumerGroups,
+      transactions: new Transactions(this.state),
       sasl,
       maxVersion,
       listed: () =>

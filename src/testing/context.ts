@@ -5,6 +5,7 @@ import type { ClassicGroups } from './groups.ts';
 import type { ConsumerGroups } from './consumer-groups.ts';
 import type { ClusterState } from './state.ts';
 import type { SaslConfig } from './sasl.ts';
+import type { Transactions } from './txn.ts';
 
 /** A listener's name and the port each broker has on it (metadata answers with the caller's listener). */
 export interface ListenerView {
@@ -31,6 +32,7 @@ export interface ClusterServices {
   readonly state: ClusterState;
   readonly groups: ClassicGroups;
   readonly consumerGroups: ConsumerGroups;
+  readonly transactions: Transactions;
   readonly sasl: SaslConfig | null;
   /** Highest version listed for an API in ApiVersions (an override, or what the fake implements). */
   maxVersion(apiKey: number): number;

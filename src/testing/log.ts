@@ -117,10 +117,11 @@ export class PartitionLog {
    * The batches from the one holding `offset`, up to `maxBytes` — but always at least one whole batch
    * when there is one (KIP-74), so a batch larger than the limit still makes progress.
    */
-  read(offset: bigint, maxBytes: number): Uint8Array[] {
+  read(offset: bigint, maxBytes: number, below = this.endOffset): Uint8Array[] {
     const out: Uint8Array[] = [];
     let total = 0;
     for (let i = this.indexOf(offset); i < this.batches.length; i++) {
+      if (this.batches[i].baseOffset >= below) break;
       const b = this.batches[i].bytes;
       if (out.length > 0 && total + b.length > maxBytes) break;
       out.push(b);
@@ -130,14 +131,7 @@ export class PartitionLog {
     return out;
   }
 
-  /** Bytes available from `offset` (to decide whether a long poll has enough). */
-  bytesFrom(offset: bigint): number {
-    let n = 0;
-    for (let i = this.indexOf(offset); i < this.batches.length; i++) n += this.batches[i].bytes.length;
-    return n;
-  }
-
-  lastBatches(): readonly StoredBatch[] {
+  allBatches(): readonly StoredBatch[] {
     return this.batches;
   }
 

@@ -31,6 +31,17 @@ export interface PartitionState {
   replicas: number[];
   log: PartitionLog;
   producers: Map<bigint, ProducerState>;
+  /** Transactions with data here and no marker yet: producer id → first offset. */
+  openTxns: Map<bigint, bigint>;
+  /** Aborted transactions (for read_committed fetches), oldest first. */
+  aborted: { producerId: bigint; firstOffset: bigint; lastOffset: bigint }[];
+}
+
+/** The last stable offset: below the first open transaction, else the high watermark. */
+export function lastStableOffset(p: PartitionState): bigint {
+  let lso = p.log.endOffset;
+  for (const first of p.openTxns.values()) if (first < lso) lso = first;
+  return lso;
 }
 
 export interface TopicState {
@@ -119,7 +130,7 @@ export class ClusterState {
 
   private newPartition(topicId: string, index: number, replicas: number[], configs: Map<string, string>): PartitionState {
     const log = new PartitionLog(this.effectiveRetention(configs), this.opts.store?.logSink(topicId, index));
-    return { index, leader: replicas[0], leaderEpoch: 0, replicas, log, producers: new Map() };
+    return { index, leader: replicas[0], leaderEpoch: 0, replicas, log, producers: new Map(), openTxns: new Map(), aborted: [] };
   }
 
   /** Replicas for a new partition: `rf` brokers, the first (the leader) rotating so leaders spread. */
@@ -244,7 +255,7 @@ export class ClusterState {
    * five gets its first offset back, an old epoch is fenced, a gap in sequence numbers is refused.
    */
   checkSequence(p: PartitionState, b: StoredBatch): { error: number } | { duplicate: bigint; appendTime: bigint } | null {
-    if (b.producerId < 0n) return null;
+    if (b.producerId < 0n || b.baseSequence < 0) return null;
     const s = p.producers.get(b.producerId);
     if (!s) return b.baseSequence === 0 ? null : { error: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
     if (b.producerEpoch < s.epoch) return { error: ErrorCode.INVALID_PRODUCER_EPOCH };
@@ -257,7 +268,7 @@ export class ClusterState {
   }
 
   recordSequence(p: PartitionState, b: StoredBatch, appendTime: bigint): void {
-    if (b.producerId < 0n) return;
+    if (b.producerId < 0n || b.baseSequence < 0) return;
     let s = p.producers.get(b.producerId);
     if (!s || s.epoch !== b.producerEpoch) p.producers.set(b.producerId, (s = { epoch: b.producerEpoch, recent: [] }));
     s.recent.push({ firstSeq: b.baseSequence, lastSeq: b.lastSequence, baseOffset: b.baseOffset, appendTime });

@@ -5,7 +5,7 @@ import { BatchLayout as L, crc32c } from '../../protocol/records/index.ts';
 import { ZERO_UUID } from '../../protocol/wire/index.ts';
 import { handler, NO_RESPONSE, type ApiHandler, type RequestContext } from '../context.ts';
 import { describeBatch } from '../log.ts';
-import type { PartitionState, TopicState } from '../state.ts';
+import { lastStableOffset, type PartitionState, type TopicState } from '../state.ts';
 
 /** The partition a request names, or the error code a broker would answer for it. */
 export function leaderPartition(ctx: RequestContext, t: TopicState | undefined, index: number, currentLeaderEpoch = -1, byId = false): PartitionState | number {
@@ -42,7 +42,7 @@ function checkBatch(records: Uint8Array | null): number {
   if (records[L.MAGIC] !== 2) return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
   if (v.getUint32(L.CRC) !== crc32c(records.subarray(L.CRC_FROM))) return ErrorCode.CORRUPT_MESSAGE;
   if (v.getInt32(L.RECORD_COUNT) <= 0 || v.getInt32(L.LAST_OFFSET_DELTA) !== v.getInt32(L.RECORD_COUNT) - 1) return ErrorCode.INVALID_RECORD;
-  if (v.getInt16(L.ATTRIBUTES) & L.TRANSACTIONAL_BIT) return ErrorCode.INVALID_TXN_STATE;
+  if (v.getInt16(L.ATTRIBUTES) & L.CONTROL_BIT) return ErrorCode.INVALID_RECORD;
   return ErrorCode.NONE;
 }
 
@@ -65,7 +65,6 @@ export function dataHandlers(): ApiHandler[] {
               }
               return { ...out, errorCode: code, errorMessage: message };
             };
-            if (req.transactionalId !== null) return fail(ErrorCode.INVALID_TXN_STATE, 'the fake cluster does not implement transactions');
             if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return fail(ErrorCode.INVALID_REQUIRED_ACKS);
             const p = leaderPartition(ctx, t, pd.index, -1, byId);
             if (typeof p === 'number') return fail(p);
@@ -75,6 +74,12 @@ export function dataHandlers(): ApiHandler[] {
             const maxBytes = Number(ctx.state.topicConfig(t!, 'max.message.bytes'));
             if (records.length > maxBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `The batch of ${records.length} bytes is larger than max.message.bytes ${maxBytes}`);
             const incoming = describeBatch(records);
+            const transactional = (new DataView(records.buffer, records.byteOffset).getInt16(L.ATTRIBUTES) & L.TRANSACTIONAL_BIT) !== 0;
+            if (transactional !== (req.transactionalId !== null)) return fail(ErrorCode.INVALID_TXN_STATE);
+            if (req.transactionalId !== null) {
+              const err = ctx.services.transactions.checkProduce(req.transactionalId, incoming.producerId, incoming.producerEpoch, p);
+              if (err !== ErrorCode.NONE) return fail(err);
+            }
             const seq = ctx.state.checkSequence(p, incoming);
             const logAppend = ctx.state.topicConfig(t!, 'message.timestamp.type') === 'LogAppendTime';
             if (seq && 'error' in seq) return fail(seq.error);
@@ -83,6 +88,7 @@ export function dataHandlers(): ApiHandler[] {
             }
             const now = BigInt(Date.now());
             const stored = p.log.append(records, p.leaderEpoch, logAppend ? now : null);
+            if (transactional && !p.openTxns.has(stored.producerId)) p.openTxns.set(stored.producerId, stored.baseOffset);
             ctx.state.recordSequence(p, stored, now);
             return { ...out, baseOffset: stored.baseOffset, logAppendTimeMs: logAppend ? now : -1n, logStartOffset: p.log.logStartOffset };
           }),
@@ -113,16 +119,22 @@ export function dataHandlers(): ApiHandler[] {
               return { ...out, errorCode: p, currentLeader: hint };
             }
             const log = p.log;
-            const marks = { highWatermark: log.endOffset, lastStableOffset: log.endOffset, logStartOffset: log.logStartOffset };
+            const lso = lastStableOffset(p);
+            const marks = { highWatermark: log.endOffset, lastStableOffset: lso, logStartOffset: log.logStartOffset };
             if (fp.fetchOffset < log.logStartOffset || fp.fetchOffset > log.endOffset) {
               errors = true;
               return { ...out, ...marks, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
             }
             const budget = Math.min(fp.partitionMaxBytes, Math.max(req.maxBytes - total, 0));
-            const chunks = total > 0 && budget === 0 ? [] : log.read(fp.fetchOffset, Math.max(budget, 1));
+            // read_committed: nothing at or past the last stable offset, and the aborted transactions in range.
+            const committed = req.isolationLevel === 1;
+            const chunks = total > 0 && budget === 0 ? [] : log.read(fp.fetchOffset, Math.max(budget, 1), committed ? lso : log.endOffset);
             const records = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
             total += records.length;
-            return { ...out, ...marks, records };
+            const abortedTransactions = committed
+              ? p.aborted.filter((a) => a.lastOffset >= fp.fetchOffset).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+              : null;
+            return { ...out, ...marks, abortedTransactions, records };
           }),
         }));
         return { total, errors, responses, moved };
@@ -150,7 +162,7 @@ export function dataHandlers(): ApiHandler[] {
           const epoch = ctx.version >= 4 ? p.leaderEpoch : -1;
           const at = (offset: bigint, timestamp = -1n) => ({ ...out, offset, timestamp, leaderEpoch: epoch });
           switch (lp.timestamp) {
-            case -1n: return at(log.endOffset);
+            case -1n: return at(req.isolationLevel === 1 ? lastStableOffset(p) : log.endOffset);
             case -2n: case -4n: return at(log.logStartOffset);
             case -3n: { const m = await log.maxTimestamp(); return m ? at(m.offset, m.timestamp) : at(-1n); }
             case -5n: return at(-1n);
@@ -176,15 +188,18 @@ export function dataHandlers(): ApiHandler[] {
       })),
     })),
 
-    handler(Api.InitProducerId, (ctx, req) => {
+    handler(Api.InitProducerId, async (ctx, req) => {
       const none = { throttleTimeMs: 0, producerId: -1n, producerEpoch: -1, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
-      if (req.transactionalId !== null) return { ...none, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+      if (req.transactionalId !== null) {
+        const t = await ctx.services.transactions.init(req.transactionalId);
+        return { ...none, errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.epoch };
+      }
       // KIP-360: a producer that knows its id asks for a bumped epoch instead of a new id.
       if (req.producerId >= 0n && req.producerEpoch >= 0) {
         return { ...none, errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: (req.producerEpoch + 1) & 0x7fff };
       }
       return { ...none, errorCode: ErrorCode.NONE, producerId: ctx.state.allocateProducerId(), producerEpoch: 0 };
-    }),
+    }, { max: 5 }),
 
     handler(Api.OffsetForLeaderEpoch, (ctx, req) => ({
       throttleTimeMs: 0,
@@ -194,7 +209,7 @@ export function dataHandlers(): ApiHandler[] {
           const p = leaderPartition(ctx, ctx.state.topics.get(ot.topic), op.partition, op.currentLeaderEpoch);
           if (typeof p === 'number') return { errorCode: p, partition: op.partition, leaderEpoch: -1, endOffset: -1n };
           if (op.leaderEpoch >= p.leaderEpoch) return { errorCode: ErrorCode.NONE, partition: op.partition, leaderEpoch: p.leaderEpoch, endOffset: p.log.endOffset };
-          const batches = p.log.lastBatches();
+          const batches = p.log.allBatches();
           const next = batches.find((b) => b.leaderEpoch > op.leaderEpoch);
           const prior = batches.filter((b) => b.leaderEpoch <= op.leaderEpoch).pop();
           return { errorCode: ErrorCode.NONE, partition: op.partition, leaderEpoch: prior?.leaderEpoch ?? -1, endOffset: next ? next.baseOffset : p.log.endOffset };

@@ -1,0 +1,121 @@
+// Transactions, as much as a client needs to write them and a read_committed reader to filter them:
+// InitProducerId with a transactional id (epoch bumps fence the previous producer), AddPartitionsToTxn,
+// transactional Produce, and EndTxn writing a commit or abort marker (a control batch) to each partition.
+// The last stable offset holds read_committed fetches below open transactions; aborted ones are listed
+// in Fetch answers. Transaction state lives in memory only: a killed harness process forgets it.
+import { Api, ErrorCode } from '../protocol/messages/index.ts';
+import { BatchLayout as L, crc32c, encodeRecordBatch } from '../protocol/records/index.ts';
+import { handler, type ApiHandler, type RequestContext } from './context.ts';
+import type { ClusterState, PartitionState } from './state.ts';
+
+interface Txn {
+  producerId: bigint;
+  epoch: number;
+  partitions: Set<PartitionState>;
+}
+
+const COMMIT = 1;
+const ABORT = 0;
+
+export class Transactions {
+  private readonly txns = new Map<string, Txn>();
+
+  constructor(private readonly state: ClusterState) {}
+
+  /** The error code for a transactional produce to `p`, NONE when the transaction may write there. */
+  checkProduce(transactionalId: string, producerId: bigint, epoch: number, p: PartitionState): number {
+    const t = this.txns.get(transactionalId);
+    if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    return t.partitions.has(p) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+  }
+
+  async init(transactionalId: string): Promise<{ producerId: bigint; epoch: number }> {
+    let t = this.txns.get(transactionalId);
+    if (!t) {
+      t = { producerId: this.state.allocateProducerId(), epoch: 0, partitions: new Set() };
+      this.txns.set(transactionalId, t);
+      return t;
+    }
+    // A new producer with this id fences the old one; what the old one left open is aborted.
+    await this.end(t, false);
+    t.epoch++;
+    return t;
+  }
+
+  add(transactionalId: string, producerId: bigint, epoch: number, p: PartitionState | undefined): number {
+    const t = this.txns.get(transactionalId);
+    if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (!p) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    t.partitions.add(p);
+    return ErrorCode.NONE;
+  }
+
+  async endTxn(transactionalId: string, producerId: bigint, epoch: number, commit: boolean): Promise<number> {
+    const t = this.txns.get(transactionalId);
+    if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    await this.end(t, commit);
+    return ErrorCode.NONE;
+  }
+
+  private async end(t: Txn, commit: boolean): Promise<void> {
+    for (const p of t.partitions) {
+      const marker = await controlBatch(t.producerId, t.epoch, commit ? COMMIT : ABORT);
+      const first = p.openTxns.get(t.producerId);
+      const stored = p.log.append(marker, p.leaderEpoch, null);
+      p.openTxns.delete(t.producerId);
+      if (!commit && first !== undefined) {
+        p.aborted.push({ producerId: t.producerId, firstOffset: first, lastOffset: stored.baseOffset });
+        // Bounded like the log: entries wholly below the log start can no longer matter.
+        while (p.aborted.length && p.aborted[0].lastOffset < p.log.logStartOffset) p.aborted.shift();
+      }
+    }
+    t.partitions.clear();
+  }
+}
+
+/** A transaction marker: one control record, key (version, type), value (version, coordinator epoch). */
+async function controlBatch(producerId: bigint, epoch: number, type: number): Promise<Uint8Array> {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setInt16(2, type);
+  const value = new Uint8Array(6);
+  const batch = await encodeRecordBatch([{ key, value }], { transactional: true, producerId, producerEpoch: epoch, baseSequence: -1 });
+  const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+  v.setInt16(L.ATTRIBUTES, v.getInt16(L.ATTRIBUTES) | L.CONTROL_BIT);
+  v.setUint32(L.CRC, crc32c(batch.subarray(L.CRC_FROM)));
+  return batch;
+}
+
+function partitionOf(ctx: RequestContext, topic: string, index: number): PartitionState | undefined {
+  return ctx.state.topics.get(topic)?.partitions[index];
+}
+
+export function txnHandlers(): ApiHandler[] {
+  return [
+    handler(Api.AddPartitionsToTxn, (ctx, req) => {
+      const txns = ctx.services.transactions;
+      const results = (id: string, pid: bigint, epoch: number, topics: { name: string; partitions: number[] }[]) =>
+        topics.map((t) => ({
+          name: t.name,
+          resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: txns.add(id, pid, epoch, partitionOf(ctx, t.name, p)) })),
+        }));
+      if (ctx.version <= 3) {
+        return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics) };
+      }
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        resultsByTransaction: req.transactions.map((t) => ({ transactionalId: t.transactionalId, topicResults: results(t.transactionalId, t.producerId, t.producerEpoch, t.topics) })),
+      };
+    }, { max: 5 }),
+
+    handler(Api.EndTxn, async (ctx, req) => ({
+      throttleTimeMs: 0,
+      errorCode: await ctx.services.transactions.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed),
+      producerId: -1n,
+      producerEpoch: -1,
+    }), { max: 4 }),
+  ];
+}
