@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { resolveWriterConfig } from '../../src/client/writer/config.ts';
 import { Summary } from '../../src/client/writer/stats.ts';
 import { Writer, WriteErrors, Murmur2Balancer } from '../../src/client/writer/index.ts';
-import { ClosedError, KafkaError, KafkaProtocolError } from '../../src/protocol/errors.ts';
+import { AbortedError, ClosedError, KafkaError, KafkaProtocolError, TimeoutError } from '../../src/protocol/errors.ts';
 
 describe('Writer without a broker', () => {
   it('defaults: acks=all, idempotent, a few ms of linger, murmur2 balancer; idempotence needs acks=all', () => {
@@ -33,6 +33,23 @@ describe('Writer without a broker', () => {
     s.observe(4);
     assert.deepEqual(s.take(), { avg: 3, min: 2, max: 4, count: 2, sum: 6 });
     assert.deepEqual(s.take(), { avg: 0, min: 0, max: 0, count: 0, sum: 0 });
+  });
+
+  it('per-call options: timeoutMs alone is an option; a deadline of 0 ends the call at once, nothing sent; a bad one is refused', async () => {
+    const w = new Writer({ brokers: ['127.0.0.1:1'], topic: 't' });
+    const t0 = performance.now();
+    const e = await w.writeMessages({ value: 'a' }, { value: 'b' }, { timeoutMs: 0 }).then(() => null, (x: unknown) => x);
+    assert.ok(performance.now() - t0 < 500);
+    assert.ok(e instanceof WriteErrors && e.errors.length === 2, String(e));
+    assert.ok(e.errors.every((x) => x instanceof TimeoutError));
+    assert.deepEqual(e.sent, [false, false]);
+    await assert.rejects(w.writeMessages({ value: 'a' }, { timeoutMs: Number.NaN }), /timeoutMs must be/);
+    const ac = new AbortController();
+    const p = w.writeMessages({ value: 'c' }, { signal: ac.signal });
+    ac.abort();
+    const a = await p.then(() => null, (x: unknown) => x);
+    assert.ok(a instanceof WriteErrors && a.errors[0] instanceof AbortedError && a.sent[0] === false, String(a));
+    await w.close();
   });
 
   it('refuses a message topic on a writer with a topic, and writes after close, without I/O', async () => {

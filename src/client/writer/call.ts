@@ -135,7 +135,10 @@ export class WriteCall {
 
   private endError(reason: EndReason, sent: boolean, cause: unknown): KafkaError {
     const fate = sent ? 'it was sent and its outcome is unknown' : 'it was not sent';
-    if (reason === 'timeout') return new TimeoutError(`not acknowledged within ${this.timeoutMs} ms; ${fate}`);
+    if (reason === 'timeout') {
+      const why = cause instanceof Error ? ` (last trouble: ${cause.message})` : '';
+      return new TimeoutError(`not acknowledged within ${this.timeoutMs} ms; ${fate}${why}`);
+    }
     if (reason === 'abort') return new AbortedError(`writeMessages aborted before the message was acknowledged; ${fate}`, this.signal?.reason ?? cause);
     return new AbortedError(`writer closed before the message was acknowledged; ${fate}`, cause);
   }

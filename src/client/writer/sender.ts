@@ -34,6 +34,8 @@ export class Sender {
   private timerAt = Infinity;
   private refreshing = false;
   private awaitingProducer = false;
+  /** The last failure seen since the last acknowledged batch: why calls are timing out, if they are. */
+  private lastTrouble: Error | null = null;
   private readonly conns: LeaderConnections;
 
   constructor(
@@ -45,9 +47,10 @@ export class Sender {
   ) {
     this.conns = new LeaderConnections(cluster, {
       opened: () => this.wake(0),
-      failed: () => {
+      failed: (_leader, err) => {
         // The leader may have moved or gone: ask again, and try again after a backoff. The batches
         // wait (their calls' deadlines bound the wait).
+        this.lastTrouble = asError(err);
         this.cluster.invalidate();
         this.refreshMetadata();
         this.wake(this.cfg.writeBackoffMinMs);
@@ -108,6 +111,11 @@ export class Sender {
     }
   }
 
+  /** What went wrong last, while nothing has been acknowledged since: the likely reason calls time out. */
+  get trouble(): Error | null {
+    return this.lastTrouble;
+  }
+
   close(): void {
     this.shuttingDown = true;
     if (this.timer) clearTimeout(this.timer);
@@ -130,6 +138,7 @@ export class Sender {
             },
             (e: unknown) => {
               this.awaitingProducer = false;
+              this.lastTrouble = asError(e);
               // The cluster's own retries are spent. Retriable: the messages wait for their deadlines
               // while we ask again; otherwise (authorization, a closed writer) they fail now.
               if (isRetriable(e)) this.wake(this.cfg.writeBackoffMaxMs);
@@ -220,8 +229,9 @@ export class Sender {
         this.refreshing = false;
         this.wake(Math.min(this.cfg.writeBackoffMinMs, 50));
       },
-      () => {
+      (e: unknown) => {
         this.refreshing = false;
+        this.lastTrouble = asError(e);
         this.wake(this.cfg.writeBackoffMinMs);
       },
     );
@@ -283,6 +293,7 @@ export class Sender {
     if (!this.leaveFlight(b)) return;
     const p = b.p;
     p.acked = true;
+    this.lastTrouble = null;
     const bytes = b.sealed?.bytes.length ?? 0;
     this.meter.counters.messages += b.entries.length;
     this.meter.counters.bytes += bytes;
@@ -302,6 +313,7 @@ export class Sender {
     const p = b.p;
     // No answer (a broken connection, a timeout): the broker may have written the batch.
     if (!(err instanceof KafkaProtocolError)) b.uncertain = true;
+    this.lastTrouble = err;
     const earlier = (x: Batch) => x.order < b.order;
     const action = classifyBatchError(err, {
       idempotent: this.producer !== null,

@@ -82,11 +82,13 @@ export class Writer {
     if (this.closed) throw new ClosedError('writer closed');
     if (messages.length === 0) return [];
     this.validate(messages);
+    const timeoutMs = opts.timeoutMs ?? this.config.writeTimeoutMs;
+    if (!(timeoutMs >= 0)) throw new KafkaError(`timeoutMs must be a number of milliseconds ≥ 0, not ${timeoutMs}`, false);
     const call = new WriteCall(
       messages,
-      opts.timeoutMs ?? this.config.writeTimeoutMs,
+      timeoutMs,
       opts.signal,
-      (c, reason) => c.endEarly(reason),
+      (c, reason) => c.endEarly(reason, reason === 'timeout' ? this.sender.trouble : undefined),
       (c) => this.callSettled(c),
     );
     this.pending.add(call);
