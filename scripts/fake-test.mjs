@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:fake`: the integration suite against mka/testing fake clusters instead of Kafka.
 // Starts the fakes (scripts/fake-kafka.mjs) when none run, runs the named test files (default: every
-// integration test) with MKA_KAFKA_FAKE=1, and stops the fakes it started, whatever happened.
+// integration test and test/fake) with MKA_KAFKA_FAKE=1, and stops the fakes it started, whatever happened.
 //   node scripts/fake-test.mjs [files...]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,14 +14,16 @@ process.env.MKA_KAFKA_STATE ||= path.join(ROOT, '.kafka-fake');
 const { down, status, up } = await import('./fake-kafka.mjs');
 
 const named = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const dir = path.join(ROOT, 'test', 'integration');
+const testFiles = (dir) =>
+  fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => path.join(dir, f));
+// The integration suite, and the tests of the fake harness itself (test/fake).
 const files = named.length
   ? named
-  : fs
-      .readdirSync(dir, { recursive: true })
-      .map(String)
-      .filter((f) => f.endsWith('.test.ts'))
-      .map((f) => path.join('test', 'integration', f))
+  : [...testFiles(path.join('test', 'integration')), ...testFiles(path.join('test', 'fake'))]
       // As scripts/test.mjs: tests that stop brokers run last.
       .sort((a, b) => Number(a.includes('failover')) - Number(b.includes('failover')) || a.localeCompare(b));
 

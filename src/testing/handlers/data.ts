@@ -141,7 +141,8 @@ export function dataHandlers(): ApiHandler[] {
       };
       let res = build();
       const deadline = performance.now() + req.maxWaitMs;
-      while (!res.errors && res.total < Math.max(req.minBytes, 1) && req.maxWaitMs > 0 && !ctx.signal.aborted) {
+      // minBytes 0 answers at once, as Kafka does; otherwise wait for that much, an error, or maxWaitMs.
+      while (!res.errors && res.total < req.minBytes && req.maxWaitMs > 0 && !ctx.signal.aborted) {
         const left = deadline - performance.now();
         if (left <= 0) break;
         await waitForAppend(wanted.flatMap(({ ft, t }) => ft.partitions.map((fp) => t?.partitions[fp.partition]).filter((p) => p !== undefined)), left, ctx.signal);
