@@ -26,10 +26,11 @@ interface Run {
 }
 
 /** Runs mka to its end; a process that does not exit on its own within limitMs fails the test. */
-function mka(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; limitMs?: number; launcher?: string } = {}): Promise<Run> {
+function mka(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; limitMs?: number; command?: string[] } = {}): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, [opts.launcher ?? BUNDLE, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [cmd, ...pre] = opts.command ?? [process.execPath, BUNDLE];
+    const p = spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     p.stdout.on('data', (c: Buffer) => out.push(c));
@@ -69,10 +70,18 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     await mka(['topics', 'delete', '-b', A, '-b', B, topic, '--if-exists']);
   });
 
-  it('the development launcher bin/mka.mjs runs the TypeScript sources', async () => {
-    const info = JSON.parse(text(ok(await mka(['cluster', 'info', '-b', A, '--json'], { launcher: join(ROOT, 'bin', 'mka.mjs') }), 'cluster info')));
+  it('the development launcher bin/mka.mjs runs the sources on Node (tsx), Deno and Bun', async () => {
+    const launcher = join(ROOT, 'bin', 'mka.mjs');
+    const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
+    const info = JSON.parse(text(ok(await mka(['cluster', 'info', '-b', A, '--json'], { command: [process.execPath, launcher] }), 'node cluster info')));
     assert.equal(info.clusterId, cluster('a').clusterId);
     assert.equal(info.brokers.length, 3);
+    const t = uniqueTopic('cli-rt');
+    ok(await mka(['topics', 'create', '-b', A, t, '-P', '1', '-r', '1']), 'create');
+    ok(await mka(['produce', '-b', A, '-t', t, '-K:'], { input: 'k1:deno ✓\nk2:second\n', command: [bin('deno'), 'run', '--allow-all', '--quiet', launcher] }), 'deno produce');
+    const got = lines(ok(await mka(['consume', '-b', A, '-t', t, '-e', '-q', '--json'], { command: [bin('bun'), launcher] }), 'bun consume')).map((l) => JSON.parse(l));
+    assert.deepEqual(got.map((m) => [m.offset, m.key, m.value]), [[0, 'k1', 'deno ✓'], [1, 'k2', 'second']]);
+    await mka(['topics', 'delete', '-b', A, t]);
   });
 
   it('topics: list, partitions, describe (offsets per partition), delete', async () => {
