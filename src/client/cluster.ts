@@ -40,6 +40,11 @@ export interface ClusterConfig {
    * REBOOTSTRAP_REQUIRED triggers the same at once. Default 300000 (the Java client's).
    */
   rebootstrapTriggerMs?: number;
+  /**
+   * Called whenever any broker of the cluster answers any request: evidence that the cluster is alive
+   * even while single calls are slow (MultiWriter's health tracker listens here).
+   */
+  onAnswer?: () => void;
   /** Reconnect backoff bounds. */
   reconnectBackoffMinMs?: number;
   reconnectBackoffMaxMs?: number;
@@ -93,6 +98,7 @@ export class Cluster {
         requestTimeoutMs: config.requestTimeoutMs,
         maxInFlight: config.maxInFlight,
         maxResponseBytes: config.maxResponseBytes,
+        onAnswer: config.onAnswer,
       },
       { backoffMinMs: config.reconnectBackoffMinMs ?? 100, backoffMaxMs: config.reconnectBackoffMaxMs ?? 10_000 },
       hooks,

@@ -36,6 +36,8 @@ export interface ConnectionOptions {
    * (KIP-1242): a broker that is someone else answers REBOOTSTRAP_REQUIRED instead of serving us.
    */
   expect?: { clusterId: string; nodeId: number };
+  /** Called for every response frame that arrives: the broker is alive, whatever it answered. */
+  onAnswer?: () => void;
 }
 
 export interface RequestOptions {
@@ -94,8 +96,10 @@ export class Connection {
   private gate: Promise<void> | null = null;
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly writer = new Writer(1024);
+  private readonly onAnswer: (() => void) | undefined;
 
   private constructor(opts: ConnectionOptions) {
+    this.onAnswer = opts.onAnswer;
     this.host = opts.host;
     this.port = opts.port;
     this.clientId = opts.clientId;
@@ -283,6 +287,7 @@ export class Connection {
       throw err;
     }
     this.pump();
+    this.onAnswer?.();
     if (p.abandoned) return;
     try {
       p.resolve(decodeResponse(p.api, p.version, r));

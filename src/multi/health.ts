@@ -98,6 +98,9 @@ const DEFAULTS: Required<HealthConfig> = {
   stallTimeoutMs: 1000,
 };
 
+/** A trial write that has not succeeded in this many stall timeouts is given up, answers or not. */
+const TRIAL_STALLS = 5;
+
 /** How often outstanding operations are checked for a stall, as a fraction of the stall timeout. */
 const STALL_CHECKS_PER_TIMEOUT = 10;
 
@@ -174,6 +177,15 @@ export class HealthTracker {
     return op;
   }
 
+  /**
+   * The cluster answered something (any response on any of its connections): it is alive, however
+   * slow single calls are. Not evidence of recovery, only against a stall.
+   */
+  answered(i: number): void {
+    const e = this.entries[i];
+    e.lastAnswerAt = Math.max(e.lastAnswerAt, this.now());
+  }
+
   /** The cluster answered the operation (all of it, or part of a write). */
   succeeded(op: Operation): void {
     const e = this.entries[op.cluster];
@@ -235,9 +247,12 @@ export class HealthTracker {
     const t = this.now();
     for (const e of this.entries) {
       if (e.state === 'unhealthy') {
-        // A trial that gets no answer in the stall timeout is given up: the cluster stays out, no transition.
+        // A trial is given up (the cluster stays out, no transition) when its cluster answered nothing
+        // for the stall timeout, or when it has not succeeded in several stall timeouts although the
+        // cluster answers (a restart still electing leaders).
         const trial = e.trial;
-        if (trial && t - trial.startedAt >= this.cfg.stallTimeoutMs) {
+        const waited = trial ? t - trial.startedAt : 0;
+        if (trial && ((waited >= this.cfg.stallTimeoutMs && e.lastAnswerAt <= trial.startedAt) || waited >= TRIAL_STALLS * this.cfg.stallTimeoutMs)) {
           const stop = e.outstanding.get(trial);
           const err = new TimeoutError(`cluster ${e.cluster}: trial write got no answer in ${Math.round(t - trial.startedAt)} ms`);
           this.settle(e, trial);

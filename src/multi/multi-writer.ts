@@ -91,8 +91,10 @@ export class MultiWriter {
     this.mode = mode;
     this.opts = opts;
     this.timeoutMs = configs[0].writeTimeoutMs ?? 30_000;
-    this.writers = configs.map((c) => new Writer(c));
-    this.probes = configs.map((c) => probeClient(c, health));
+    // Every answer on a cluster's connections (writes and probes) tells its tracker the cluster is alive.
+    const alive = (i: number) => () => this.health.answered(i);
+    this.writers = configs.map((c, i) => new Writer({ ...c, onAnswer: alive(i) }));
+    this.probes = configs.map((c, i) => probeClient({ ...c, onAnswer: alive(i) }, health));
     this.counters = new FailoverCounters(configs.length);
     this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health, {
       confirmByTraffic: true,

@@ -147,6 +147,43 @@ describe('HealthTracker', () => {
     assert.equal(h.trialReady(0), true, 'one good probe is enough after a slow trial');
   });
 
+  it('answers on the cluster connections keep a slow trial and slow calls alive; a trial still fails after 5 stall timeouts', () => {
+    const { h, clock, events } = make({ recoveryProbes: 1 }, { confirmByTraffic: true });
+    h.failed(h.begin(0), new Error('down'));
+    clock.t += 1;
+    h.succeeded(h.begin(0, undefined, 'probe'));
+    const stops: Error[] = [];
+    h.beginTrial(0, (r) => stops.push(r));
+    for (let i = 0; i < 4; i++) {
+      clock.t += 900;
+      h.answered(0); // the restarting cluster answers metadata, the trial write is still out
+      h.checkStalls();
+    }
+    assert.equal(stops.length, 0, 'a trial whose cluster answers is not given up before 5 stall timeouts');
+    clock.t += 1500;
+    h.answered(0);
+    h.checkStalls();
+    assert.equal(stops.length, 1, 'given up after 5 stall timeouts');
+    assert.deepEqual(events.map((e) => e.state), ['unhealthy']);
+
+    // A healthy cluster whose calls take longer than the stall timeout but that answers something is not stalled.
+    const b = make();
+    const op = b.h.begin(1);
+    for (let i = 0; i < 5; i++) {
+      b.clock.t += 600;
+      b.h.answered(1);
+      b.h.checkStalls();
+    }
+    assert.equal(b.h.healthy(1), true);
+    // Then the cluster falls silent: an operation begun after its last answer that waits 1 s is a stall.
+    b.clock.t += 1;
+    b.h.begin(1);
+    b.clock.t += 1000;
+    b.h.checkStalls();
+    assert.equal(b.h.healthy(1), false, 'then 1 s of silence is a stall');
+    b.h.succeeded(op);
+  });
+
   it('a probe that never answers times out and, with nothing else answering, marks the cluster unhealthy', async () => {
     const { h } = make({ probeIntervalMs: 30, probeTimeoutMs: 50, stallTimeoutMs: 10_000 }, { now: () => performance.now() });
     const t0 = performance.now();
