@@ -8,7 +8,8 @@ import { createServer } from 'node:http';
 import { FakeCluster, type FakeClusterOptions } from '../src/testing/index.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as FakeClusterOptions & { control: string };
-const cluster = await FakeCluster.start(spec);
+// Anything the fake cannot answer goes to this cluster's log file: a client bug or a gap in the fake.
+const cluster = await FakeCluster.start({ ...spec, onRequestError: (broker, e) => console.error(`[fake broker ${broker}]`, e) });
 
 rmSync(spec.control, { force: true });
 const control = createServer(async (req, res) => {

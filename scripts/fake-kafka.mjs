@@ -189,7 +189,7 @@ export async function up() {
   try {
     await Promise.all(Object.keys(PLAN).map((name) => spawnCluster(state, name)));
   } catch (e) {
-    if (!process.env.MKA_FAKE_KEEP) await down({ quiet: true });
+    await down({ quiet: true });
     throw e;
   }
   writeClustersFile(state);

@@ -64,6 +64,8 @@ export interface FakeClusterOptions {
   /** KIP-848: group.consumer.heartbeat.interval.ms and session.timeout.ms. Defaults 5000 and 45000. */
   consumerHeartbeatIntervalMs?: number;
   consumerSessionTimeoutMs?: number;
+  /** Called with every request the fake could not decode or answer (it then closes that connection, as Kafka does). */
+  onRequestError?: (broker: number, error: unknown) => void;
 }
 
 export interface FakeBrokerInfo {
@@ -141,7 +143,7 @@ export class FakeCluster {
           .sort((a, b) => a.apiKey - b.apiKey),
     });
     for (const id of ids) {
-      this.brokerSet.set(id, new FakeBroker(id, { services, handlers, faults: this.faults, host: this.host, listeners: this.listenerSpecs, ports: this.ports }));
+      this.brokerSet.set(id, new FakeBroker(id, { services, handlers, faults: this.faults, host: this.host, listeners: this.listenerSpecs, ports: this.ports, onRequestError: opts.onRequestError }));
     }
     if (!saved) {
       for (const t of opts.topics ?? []) this.state.createTopic(t.name, t.partitions ?? 1, Math.min(t.replicationFactor ?? 1, n), t.configs);

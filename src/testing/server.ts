@@ -28,6 +28,8 @@ export interface BrokerDeps {
   listeners: readonly ListenerSpec[];
   /** The port of every broker on each listener (fixed after the first start, so restarts keep them). */
   ports: Map<string, Map<number, number>>;
+  /** Told about every request that could not be decoded or answered (its connection is closed). */
+  onRequestError?: (broker: number, error: unknown) => void;
 }
 
 export class FakeBroker {
@@ -155,7 +157,7 @@ class FakeConnection {
         await this.handle(this.queue.shift()!);
       } catch (e) {
         // A request that cannot be decoded or answered ends the connection, as Kafka does.
-        if (process.env.MKA_FAKE_DEBUG) console.error('[fake broker %d]', this.broker.id, e);
+        this.deps.onRequestError?.(this.broker.id, e);
         this.destroy();
       } finally {
         this.busy = false;
