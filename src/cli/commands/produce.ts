@@ -287,12 +287,21 @@ async function runProduce(a: ParsedArgs, ctx: Context): Promise<ExitCode> {
     }
   };
 
+  // Ctrl-C must end a wait for input that may never come (a terminal, an idle pipe): the wait is raced
+  // with the signal and left behind; bin.ts closes stdin after the command.
+  const interrupted = new Promise<null>((resolve) => {
+    if (ctx.signal.aborted) resolve(null);
+    else ctx.signal.addEventListener('abort', () => resolve(null), { once: true });
+  });
+  const source = input(a, ctx, shape, batch, maxBytes);
   try {
-    for await (const ms of input(a, ctx, shape, batch, maxBytes)) {
-      if (fatal) break;
-      inflight.push(settle(ms, dest.write(ms)));
+    for (;;) {
+      const next = source.next();
+      next.catch(() => {}); // an input error after an interrupt has nobody left to tell
+      const r = await Promise.race([next, interrupted]);
+      if (r === null || r.done || fatal) break;
+      inflight.push(settle(r.value, dest.write(r.value)));
       if (inflight.length >= MAX_INFLIGHT) await inflight.shift();
-      if (ctx.signal.aborted) break;
     }
   } catch (e) {
     fatal ??= e;
