@@ -1,17 +1,21 @@
 // Transactions, as much as a client needs to write them and a read_committed reader to filter them:
 // InitProducerId with a transactional id (epoch bumps fence the previous producer), AddPartitionsToTxn,
-// transactional Produce, and EndTxn writing a commit or abort marker (a control batch) to each partition.
+// transactional Produce, AddOffsetsToTxn/TxnOffsetCommit (offsets applied on commit only), and EndTxn
+// writing a commit or abort marker (a control batch) to each partition.
 // The last stable offset holds read_committed fetches below open transactions; aborted ones are listed
 // in Fetch answers. Transaction state lives in memory only: a killed harness process forgets it.
 import { Api, ErrorCode } from '../protocol/messages/index.ts';
 import { BatchLayout as L, crc32c, encodeRecordBatch } from '../protocol/records/index.ts';
 import { handler, type ApiHandler, type RequestContext } from './context.ts';
-import type { ClusterState, PartitionState } from './state.ts';
+import type { ClusterState, CommittedOffset, PartitionState } from './state.ts';
 
 interface Txn {
   producerId: bigint;
   epoch: number;
   partitions: Set<PartitionState>;
+  /** Groups added by AddOffsetsToTxn, and the offsets TxnOffsetCommit staged: written on commit only. */
+  groups: Set<string>;
+  offsets: { group: string; topic: string; partition: number; offset: CommittedOffset }[];
 }
 
 const COMMIT = 1;
@@ -33,7 +37,7 @@ export class Transactions {
   async init(transactionalId: string): Promise<{ producerId: bigint; epoch: number }> {
     let t = this.txns.get(transactionalId);
     if (!t) {
-      t = { producerId: this.state.allocateProducerId(), epoch: 0, partitions: new Set() };
+      t = { producerId: this.state.allocateProducerId(), epoch: 0, partitions: new Set(), groups: new Set(), offsets: [] };
       this.txns.set(transactionalId, t);
       return t;
     }
@@ -43,19 +47,39 @@ export class Transactions {
     return t;
   }
 
-  add(transactionalId: string, producerId: bigint, epoch: number, p: PartitionState | undefined): number {
+  private check(transactionalId: string, producerId: bigint, epoch: number): Txn | number {
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    return t;
+  }
+
+  add(transactionalId: string, producerId: bigint, epoch: number, p: PartitionState | undefined): number {
+    const t = this.check(transactionalId, producerId, epoch);
+    if (typeof t === 'number') return t;
     if (!p) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     t.partitions.add(p);
     return ErrorCode.NONE;
   }
 
+  addGroup(transactionalId: string, producerId: bigint, epoch: number, group: string): number {
+    const t = this.check(transactionalId, producerId, epoch);
+    if (typeof t === 'number') return t;
+    t.groups.add(group);
+    return ErrorCode.NONE;
+  }
+
+  stageOffset(transactionalId: string, producerId: bigint, epoch: number, group: string, topic: string, partition: number, offset: CommittedOffset): number {
+    const t = this.check(transactionalId, producerId, epoch);
+    if (typeof t === 'number') return t;
+    if (!t.groups.has(group)) return ErrorCode.INVALID_TXN_STATE;
+    t.offsets.push({ group, topic, partition, offset });
+    return ErrorCode.NONE;
+  }
+
   async endTxn(transactionalId: string, producerId: bigint, epoch: number, commit: boolean): Promise<number> {
-    const t = this.txns.get(transactionalId);
-    if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    const t = this.check(transactionalId, producerId, epoch);
+    if (typeof t === 'number') return t;
     await this.end(t, commit);
     return ErrorCode.NONE;
   }
@@ -73,6 +97,12 @@ export class Transactions {
       }
     }
     t.partitions.clear();
+    if (commit) {
+      for (const o of t.offsets) this.state.commitOffset(o.group, o.topic, o.partition, o.offset);
+      if (t.offsets.length) this.state.persist();
+    }
+    t.offsets = [];
+    t.groups.clear();
   }
 }
 
@@ -110,6 +140,30 @@ export function txnHandlers(): ApiHandler[] {
         resultsByTransaction: req.transactions.map((t) => ({ transactionalId: t.transactionalId, topicResults: results(t.transactionalId, t.producerId, t.producerEpoch, t.topics) })),
       };
     }, { max: 5 }),
+
+    handler(Api.AddOffsetsToTxn, (ctx, req) => ({
+      throttleTimeMs: 0,
+      errorCode: ctx.services.transactions.addGroup(req.transactionalId, req.producerId, req.producerEpoch, req.groupId),
+    })),
+
+    handler(Api.TxnOffsetCommit, (ctx, req) => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((rt) => {
+        const t = ctx.version >= 6 && !rt.name ? ctx.state.topicById(rt.topicId) : ctx.state.topics.get(rt.name);
+        return {
+          name: rt.name,
+          topicId: rt.topicId,
+          partitions: rt.partitions.map((rp) => ({
+            partitionIndex: rp.partitionIndex,
+            errorCode: !t?.partitions[rp.partitionIndex]
+              ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+              : ctx.services.transactions.stageOffset(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, t.name, rp.partitionIndex, {
+                  offset: rp.committedOffset, leaderEpoch: rp.committedLeaderEpoch, metadata: rp.committedMetadata,
+                }),
+          })),
+        };
+      }),
+    })),
 
     handler(Api.EndTxn, async (ctx, req) => ({
       throttleTimeMs: 0,

@@ -130,6 +130,33 @@ describe('FakeCluster with mka', () => {
     assert.equal(c.partition('idem', 0).endOffset, 2n, 'nothing was appended twice');
   });
 
+  it('transactions: the LSO holds back read_committed until EndTxn; staged group offsets apply on commit only', async () => {
+    const c = await start({ brokers: 1, topics: [{ name: 'txn' }] });
+    const client = track(new Client({ brokers: c.bootstrap }));
+    const txn = async (id: string, commit: boolean) => {
+      const init = await client.request(Api.InitProducerId, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      const who = { transactionalId: id, producerId: init.producerId, producerEpoch: init.producerEpoch };
+      await client.request(Api.AddPartitionsToTxn, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: who.producerId, v3AndBelowProducerEpoch: who.producerEpoch, v3AndBelowTopics: [{ name: 'txn', partitions: [0] }] }, { version: 3 });
+      const records = await encodeRecordBatch([{ value: new TextEncoder().encode(id) }], { transactional: true, producerId: who.producerId, producerEpoch: who.producerEpoch, baseSequence: 0 });
+      const res = await client.request(Api.Produce, { transactionalId: id, acks: -1, timeoutMs: 5000, topicData: [{ name: 'txn', partitionData: [{ index: 0, records }] }] }, { version: 9 });
+      assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+      assert.equal((await client.listOffsets('txn', 'latest', { readCommitted: true })).get(0)!.offset, c.partition('txn', 0).endOffset - 1n, 'LSO below the open transaction');
+      assert.equal((await client.request(Api.AddOffsetsToTxn, { ...who, groupId: 'tg' })).errorCode, ErrorCode.NONE);
+      const staged = await client.request(Api.TxnOffsetCommit, { ...who, groupId: 'tg', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'txn', partitions: [{ partitionIndex: 0, committedOffset: commit ? 11n : 99n, committedLeaderEpoch: -1, committedMetadata: null }] }] }, { version: 3 });
+      assert.equal(staged.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+      assert.equal((await client.request(Api.EndTxn, { ...who, committed: commit }, { version: 3 })).errorCode, ErrorCode.NONE);
+    };
+    await txn('t-commit', true);
+    await txn('t-abort', false);
+    const end = c.partition('txn', 0).endOffset;
+    assert.equal(end, 4n, 'two records and two markers');
+    assert.equal((await client.listOffsets('txn', 'latest', { readCommitted: true })).get(0)!.offset, end);
+    assert.equal(c.committed('tg', 'txn', 0), 11n, 'the aborted transaction did not commit its offset');
+    const r = track(new Reader({ brokers: c.bootstrap, topic: 'txn', partition: 0, maxWaitMs: 100, isolationLevel: 'read_committed' }));
+    assert.equal(text((await r.readMessage()).value), 't-commit');
+    await assert.rejects(r.readMessage({ timeoutMs: 500 }));
+  });
+
   it('a corrupted batch (CRC) is refused with CORRUPT_MESSAGE; a batch over max.message.bytes with MESSAGE_TOO_LARGE', async () => {
     const c = await start({ brokers: 1, topics: [{ name: 'crc', configs: { 'max.message.bytes': '2000' } }] });
     const client = track(new Client({ brokers: c.bootstrap }));
