@@ -26,7 +26,6 @@ export interface InRecord {
   key: Uint8Array | null;
   value: Uint8Array | null;
   headers: Header[];
-  partition?: number;
   time?: Date;
 }
 
@@ -178,9 +177,9 @@ function getBytes(o: Record<string, unknown>, field: string, where: string): Uin
 }
 
 /**
- * A JSON line to produce: {"key", "value", "headers", "partition", "timestamp"} as `consume --json`
- * writes them (other fields such as topic and offset are ignored). Headers: an array of {key, value}
- * or an object of key → string.
+ * A JSON line to produce: {"key", "value", "headers", "timestamp"} as `consume --json` writes them.
+ * The other fields (cluster, topic, partition, offset) are ignored: the target topic's partitioner
+ * (or -p) places the message. Headers: an array of {key, value} or an object of key → string.
  */
 export function parseJsonLine(line: string, where: string): InRecord {
   let o: unknown;
@@ -203,10 +202,6 @@ export function parseJsonLine(line: string, where: string): InRecord {
       rec.headers.push({ key: k, value: v === null ? null : enc.encode(v) });
     }
   } else if (x.headers !== undefined && x.headers !== null) throw new UsageError(`${where}: "headers" must be an array or an object`);
-  if (x.partition !== undefined && x.partition !== null) {
-    if (!Number.isInteger(x.partition) || (x.partition as number) < 0) throw new UsageError(`${where}: "partition" must be an integer >= 0`);
-    rec.partition = x.partition as number;
-  }
   if (x.timestamp !== undefined && x.timestamp !== null) {
     const t = typeof x.timestamp === 'number' ? new Date(x.timestamp) : typeof x.timestamp === 'string' ? new Date(x.timestamp) : null;
     if (!t || !Number.isFinite(t.getTime())) throw new UsageError(`${where}: "timestamp" must be epoch ms or an ISO date`);

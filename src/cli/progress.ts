@@ -38,7 +38,7 @@ export class Progress {
     if (opts.quiet) return;
     this.live = err.isTTY;
     const every = this.live ? LIVE_MS : (opts.intervalMs ?? 10_000);
-    this.timer = setInterval(() => this.print(false), every);
+    this.timer = setInterval(() => this.print(), every);
     // Progress alone never keeps the process running.
     (this.timer as { unref?: () => void }).unref?.();
   }
@@ -58,9 +58,8 @@ export class Progress {
       `(${Math.round(this.messages / secs)} msg/s, ${human(Math.round(this.bytes / secs))}/s)`;
   }
 
-  private print(final: boolean): void {
-    if (this.live) this.err.write(`\r\x1b[K${this.line()}${final ? '\n' : ''}`);
-    else this.err.write(`${this.line()}\n`);
+  private print(): void {
+    this.err.write(this.live ? `\r\x1b[K${this.line()}` : `${this.line()}\n`);
   }
 
   /** Stops the timer; prints the summary line (plus `extra`) unless quiet. */

@@ -56,7 +56,7 @@ export const produce: Command = {
       { name: 'key-delimiter', short: 'K', kind: 'string', arg: 'DELIM', help: 'each line is KEY<DELIM>VALUE (e.g. -K: or -K "\\t"); a line without it is a value with no key' },
       { name: 'delimiter', short: 'D', kind: 'string', arg: 'DELIM', help: 'message delimiter of line input (default \\n)' },
       { name: 'header', short: 'H', kind: 'list', arg: 'K=V', help: 'a header on every message' },
-      { name: 'json', kind: 'flag', help: 'each line is a JSON object as consume --json writes it: key, value, headers, timestamp (binary as base64 with keyEncoding/valueEncoding)' },
+      { name: 'json', kind: 'flag', help: 'each line is a JSON object as consume --json writes it: key, value, headers, timestamp (binary as base64 with keyEncoding/valueEncoding); partition and offset are ignored' },
       { name: 'lines', short: 'l', kind: 'flag', help: 'read FILEs line by line (default: each FILE is one message)' },
       { name: 'whole', kind: 'flag', help: 'all of stdin is one message' },
       { name: 'mode', short: 'm', kind: 'string', arg: 'MODE', help: 'with several -b: backup (first cluster, fail over to the next), multi-rw (spread over healthy clusters) or mirror (every cluster)' },
