@@ -54,9 +54,15 @@ function alive(pid) {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  // A cluster that exited but whose parent has not reaped it yet (the parent that started it may be
+  // blocked, e.g. in spawnSync) is a zombie: signals still reach the pid, yet nothing runs.
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc: trust the signal
   }
 }
 
