@@ -200,7 +200,7 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     await mka(['topics', 'delete', '-b', A, '-b', B, t]);
   });
 
-  it('several clusters: mirror produce, merged consume where each line says its cluster', async () => {
+  it('several clusters: mirror produce, merged consume where each line says its cluster (partitions, and one group on both)', async () => {
     const t = uniqueTopic('cli-multi');
     ok(await mka(['topics', 'create', '-b', A, '-b', B, t, '-P', '1', '-r', '1']), 'create');
     const p = ok(await mka(['produce', '-b', A, '-b', B, '--mode', 'mirror', '-t', t], { input: 'x\ny\nz\n' }), 'mirror');
@@ -209,6 +209,12 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     assert.deepEqual(merged.sort(), [`${labelA} x`, `${labelA} y`, `${labelA} z`, `${labelB} x`, `${labelB} y`, `${labelB} z`].sort());
     const json = lines(ok(await mka(['consume', '-b', A, '-b', B, '-t', t, '-e', '-q', '--json']), 'merged json')).map((l) => JSON.parse(l));
     assert.deepEqual(json.map((m) => `${m.cluster}/${m.offset}/${m.value}`).sort(), [0, 1].flatMap((c) => ['0/x', '1/y', '2/z'].map((s) => `${c ? labelB : labelA}/${s}`)).sort());
+    // The demo line: one group on both clusters, merged; -e ends once neither group has lag.
+    const group = uniqueTopic('g');
+    const both = lines(ok(await mka(['consume', '-b', A, '-b', B, '-t', t, '--group', group, '-e', '-q']), 'merged group'));
+    assert.deepEqual(both.sort(), merged.sort());
+    const lag = JSON.parse(text(ok(await mka(['lag', '-b', A, '-b', B, '-g', group, '--json']), 'lag')));
+    assert.deepEqual(lag.partitions.map((p: { clusters: Record<string, { committed: number }> }) => [p.clusters[labelA].committed, p.clusters[labelB].committed]), [[3, 3]]);
     await mka(['topics', 'delete', '-b', A, '-b', B, t]);
   });
 
