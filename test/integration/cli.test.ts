@@ -4,7 +4,7 @@
 // which tsx brings) so that each of the ~40 runs starts in a fraction of the CPU time tsx would take;
 // one test runs the development launcher bin/mka.mjs itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { buildSync } from 'esbuild';
 import { tmpdir } from 'node:os';
@@ -25,29 +25,33 @@ interface Run {
   ms: number;
 }
 
-/** Runs mka to its end; a process that does not exit on its own within limitMs fails the test. */
-function mka(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; limitMs?: number; command?: string[] } = {}): Promise<Run> {
+/** Starts mka; `result` settles when it exits. A process still running after limitMs is killed and fails the test. */
+function start(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; limitMs?: number; command?: string[] } = {}): { child: ChildProcess; result: Promise<Run> } {
   const t0 = performance.now();
-  return new Promise((resolvePromise, reject) => {
-    const [cmd, ...pre] = opts.command ?? [process.execPath, BUNDLE];
-    const p = spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const [cmd, ...pre] = opts.command ?? [process.execPath, BUNDLE];
+  const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const result = new Promise<Run>((resolvePromise, reject) => {
     const out: Buffer[] = [];
     let err = '';
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const limit = setTimeout(() => {
-      p.kill('SIGKILL');
+      child.kill('SIGKILL');
       reject(new Error(`mka ${args.join(' ')} still running after ${opts.limitMs ?? 60_000} ms; stderr: ${err}`));
     }, opts.limitMs ?? 60_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
       clearTimeout(limit);
       if (process.env.MKA_CLI_TEST_TIMES) console.error(`[${((performance.now() - t0) / 1000).toFixed(1)} s] mka ${args.join(' ').slice(0, 100)}`);
       resolvePromise({ code, out: Buffer.concat(out), err, ms: performance.now() - t0 });
     });
-    p.stdin.end(opts.input ?? '');
   });
+  child.stdin!.end(opts.input ?? '');
+  return { child, result };
 }
+
+/** Runs mka to its end. */
+const mka = (args: string[], opts: Parameters<typeof start>[1] = {}): Promise<Run> => start(args, opts).result;
 
 const text = (r: Run) => r.out.toString('utf8');
 const lines = (r: Run) => text(r).split('\n').filter(Boolean);
@@ -170,7 +174,7 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     await mka(['topics', 'delete', '-b', A, t2]);
   });
 
-  it('group: consume -g commits what it prints; lag side by side; describe; reset (dry run, then --execute)', async () => {
+  it('group: consume -g commits what it prints; lag side by side; describe; reset (dry run, refused while a member reads, then --execute); Ctrl-C ends a member with exit 0', async () => {
     const t = uniqueTopic('cli-group');
     const group = uniqueTopic('g');
     ok(await mka(['topics', 'create', '-b', A, '-b', B, t, '-P', '3', '-r', '1']), 'create');
@@ -190,6 +194,21 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     const before = JSON.parse(text(ok(await mka(['groups', 'describe', '-b', A, '-g', group, '--json']), 'describe')));
     assert.equal(before.totalLag, 18);
     assert.equal(before.state, 'Empty');
+    // A member is reading: the reset is refused (exit 1) and changes nothing; Ctrl-C ends the member (exit 0).
+    const member = start(['consume', '-b', A, '-t', t, '-g', group, '-q']);
+    for (let i = 0; ; i++) {
+      const d = JSON.parse(text(ok(await mka(['groups', 'describe', '-b', A, '-g', group, '--json']), 'describe')));
+      if (d.state === 'Stable' && d.totalLag === 0) break;
+      assert.ok(i < 60, `the member did not join and catch up: ${JSON.stringify(d)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const refused = await mka(['groups', 'reset', '-b', A, '-g', group, '--to-earliest', '--execute']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /group \S+ on \S+ is Stable with 1 member\(s\): stop its consumers before a reset/);
+    member.child.kill('SIGINT');
+    const ended = await member.result;
+    assert.equal(ended.code, 0, ended.err);
+    assert.equal(lines(ended).length, 18, 'the member printed what was left after the first 12');
     ok(await mka(['groups', 'reset', '-b', A, '-g', group, '--to-earliest', '--execute']), 'reset');
     const reset = JSON.parse(text(ok(await mka(['groups', 'describe', '-b', A, '-g', group, '--json']), 'describe')));
     assert.equal(reset.totalLag, 30);

@@ -9,6 +9,7 @@ import { parseArgs, type CommandSpec } from '../../src/cli/args.ts';
 import { Exit, UsageError, describeError, exitCodeOf } from '../../src/cli/errors.ts';
 import { compileFormat, concat, jsonLine, parseJsonLine, type ConsumedRecord } from '../../src/cli/format.ts';
 import { splitBytes, type Io } from '../../src/cli/io.ts';
+import { Progress } from '../../src/cli/progress.ts';
 import { main } from '../../src/cli/main.ts';
 import { CONNECTION_OPTIONS, resolveTargets } from '../../src/cli/settings.ts';
 import { parseStart, parseTime } from '../../src/cli/time.ts';
@@ -248,5 +249,32 @@ describe('cli errors, exit codes and help', () => {
     m = memIo();
     assert.equal(await main([], m.io, sig), Exit.USAGE);
     assert.match(m.err(), /usage: mka COMMAND/);
+  });
+});
+
+describe('cli progress', () => {
+  it('rewrites one live line on a terminal and ends it with the summary', async () => {
+    let err = '';
+    const p = new Progress({ isTTY: true, write: (s) => void (err += s) }, { verb: 'read', quiet: false });
+    p.add(3, 2048);
+    await new Promise((r) => setTimeout(r, 300));
+    p.done(', 1 failed');
+    assert.match(err, /^\r\x1b\[Kread 3 messages, 2\.0 KiB in /);
+    assert.match(err, /\r\x1b\[Kread 3 messages, 2\.0 KiB in [\d.]+ s \(\d+ msg\/s, [\d.]+ [KMG]?i?B\/s\), 1 failed\n$/);
+    assert.equal(err.split('\n').length, 2, 'one line, ended once');
+  });
+
+  it('prints plain lines on an interval when stderr is not a terminal, and nothing when quiet', async () => {
+    let err = '';
+    const p = new Progress({ isTTY: false, write: (s) => void (err += s) }, { verb: 'written', quiet: false, intervalMs: 50 });
+    p.add(1, 10);
+    await new Promise((r) => setTimeout(r, 180));
+    p.done();
+    assert.ok(err.split('\n').filter(Boolean).length >= 3, err);
+    assert.ok(!err.includes('\r'));
+    let quiet = '';
+    const q = new Progress({ isTTY: true, write: (s) => void (quiet += s) }, { verb: 'x', quiet: true });
+    q.done();
+    assert.equal(quiet, '');
   });
 });
