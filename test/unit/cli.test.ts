@@ -217,13 +217,13 @@ describe('cli errors, exit codes and help', () => {
     assert.match(line, /^KafkaProtocolError: UNKNOWN_TOPIC_OR_PARTITION \(3\): topic x missing$/);
   });
 
-  function memIo(): { io: Io; out: () => string; err: () => string } {
+  function memIo(...input: string[]): { io: Io; out: () => string; err: () => string } {
     let out = '';
     let err = '';
     return {
       io: {
         env: {},
-        stdin: () => chunks(),
+        stdin: () => chunks(...input),
         out: { closed: false, write: async (c) => void (out += typeof c === 'string' ? c : dec.decode(c)) },
         err: { isTTY: false, write: (s) => void (err += s) },
       },
@@ -249,6 +249,13 @@ describe('cli errors, exit codes and help', () => {
     m = memIo();
     assert.equal(await main([], m.io, sig), Exit.USAGE);
     assert.match(m.err(), /usage: mka COMMAND/);
+  });
+
+  it('a bad input line stops produce with exit 1 and names the line', async () => {
+    // One chunk, one batch: it fails as a whole before anything is sent (no broker is needed).
+    const m = memIo('{"value":"a"}\n{"value":\n');
+    assert.equal(await main(['produce', '-b', '127.0.0.1:1', '-t', 't', '--json', '-q', '--timeout', '1000'], m.io, new AbortController().signal), Exit.ERROR);
+    assert.match(m.err(), /^mka produce: stdin line 2: not JSON .*; stopped there\n$/);
   });
 });
 

@@ -304,7 +304,9 @@ async function runProduce(a: ParsedArgs, ctx: Context): Promise<ExitCode> {
       if (inflight.length >= MAX_INFLIGHT) await inflight.shift();
     }
   } catch (e) {
-    fatal ??= e;
+    // A bad line in the input: the messages before it may be written already, so it is not a usage
+    // error (exit 2 says nothing was done); the summary line tells how far it got.
+    fatal ??= e instanceof UsageError ? new CommandFailed(`${e.message}; stopped there`, Exit.ERROR) : e;
   } finally {
     await Promise.all(inflight);
     await dest.close();
