@@ -76,7 +76,12 @@ export interface ScenarioReport {
   p99AfterDetectionMs: number;
   standbyP99Ms: number;
   /** End of the restart/thaw command to the healthy transition. */
+  /** From the restore command's return until the cluster's topic had every partition led again. */
+  answersAgainMs: number;
+  /** From then (or the restore command's return, whichever is later) until the writer is back on it. */
   failBackMs: number | null;
+  /** The reference writer's slowest call on the standby while the failed cluster was out. */
+  standbyMaxOutageMs: number;
   transitions: Transition[];
   /** Writer calls tried on the failed cluster between detection and restore. */
   attemptsOnFailedAfterDetection: number;
@@ -147,6 +152,30 @@ class Heartbeat {
     this.stopped = true;
     await this.client.close();
     await this.loop;
+  }
+}
+
+/**
+ * When the restored cluster answers again for the topic: metadata every 20 ms until every partition has
+ * a leader (a restarted cluster answers before it has elected them). Fail-back is measured from here.
+ */
+async function answersAgain(brokers: string[], topic: string, now: () => number, limitMs: number): Promise<number | null> {
+  const client = new Client({ brokers, retry: { attempts: 1 }, retryTimeoutMs: 0, reconnectBackoffMaxMs: 200 });
+  const until = now() + limitMs;
+  try {
+    while (now() < until) {
+      try {
+        const m = await client.metadata({ topics: [topic], timeoutMs: 1000 });
+        const t = m.topics.find((x) => x.name === topic);
+        if (t && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) return now();
+      } catch {
+        // not yet
+      }
+      await sleep(20);
+    }
+    return null;
+  } finally {
+    await client.close();
   }
 }
 
@@ -284,6 +313,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
   }
   // If the probes saw the cluster healthy before the restore command returned, fail-back is immediate.
   if (healthyAt === null && w.healthStatus()[targetIdx].state === 'healthy' && transitions.some((t) => t.cluster === targetIdx && t.state === 'healthy')) healthyAt = restoredAt;
+  const answersAt = (await answersAgain((s.target === 'a' ? A : B).bootstrap, topic, now, 60_000)) ?? now();
   await sleep(s.recoveryMs);
   stop = true;
   await traffic;
@@ -358,7 +388,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioReport> {
     p50AfterDetectionMs: Math.round(percentile(after, 50) * 10) / 10,
     p99AfterDetectionMs: Math.round(percentile(after, 99) * 10) / 10,
     standbyP99Ms: Math.round(percentile(refAfter, 99) * 10) / 10,
-    failBackMs: healthyAt === null ? null : Math.round(Math.max(0, (healthyAt as number) - restoredAt)),
+    answersAgainMs: Math.round(answersAt - restoredAt),
+    failBackMs: healthyAt === null ? null : Math.round(Math.max(0, (healthyAt as number) - Math.max(restoredAt, answersAt))),
+    standbyMaxOutageMs: Math.round(Math.max(0, ...refLat.filter((r) => r.at + r.ms >= failedAt && r.at < restoreStartAt).map((r) => r.ms))),
     transitions,
     attemptsOnFailedAfterDetection,
     mirrorWrongReports,

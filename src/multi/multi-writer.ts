@@ -99,6 +99,8 @@ export class MultiWriter {
     this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health, {
       confirmByTraffic: true,
     });
+    // A standby that takes over must not pay for metadata, dials and a producer id on its first writes.
+    for (const w of this.writers) w.warmUp().catch(() => {});
   }
 
   get clusters(): number {

@@ -57,6 +57,13 @@ export class ProducerState {
     b.sealed!.stamp(id.producerId, id.producerEpoch, b.baseSequence);
   }
 
+  /** Gets the first producer id ahead of the first write (shares the work with a send that needs it). */
+  warmUp(): Promise<void> {
+    if (this.work) return this.work;
+    if (this.identity || this.needsReset) return Promise.resolve();
+    return this.track(this.first());
+  }
+
   private track(work: Promise<void>): Promise<void> {
     this.work = work;
     const clear = () => void (this.work = null);

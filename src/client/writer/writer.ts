@@ -8,6 +8,7 @@ import { Api, ErrorCode } from '../../protocol/messages/index.ts';
 import { AbortedError, ClosedError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
 import { parseCompression } from '../../protocol/compression/index.ts';
 import { Cluster } from '../cluster.ts';
+import { deadline, raceSignal } from '../deadline.ts';
 import { Accumulator } from './accumulator.ts';
 import { Admission } from './admission.ts';
 import { parseWriteArgs, WriteCall, type WriteOptions } from './call.ts';
@@ -32,6 +33,8 @@ export class Writer {
   private readonly lifetime = new AbortController();
   private closed = false;
   private closing: Promise<void> | null = null;
+
+  private readonly producer: ProducerState | null;
 
   constructor(config: WriterConfig) {
     this.config = resolveWriterConfig(config);
@@ -62,11 +65,33 @@ export class Writer {
       },
     );
     const producer = cfg.idempotent ? new ProducerState((current) => this.initProducerId(current)) : null;
+    this.producer = producer;
     this.sender = new Sender(cfg, this.cluster, this.acc, producer, this.meter);
     this.admission = new Admission(cfg, this.cluster, this.acc, this.meter, this.lifetime.signal);
   }
 
   // ------------------------------------------------------------------------------------- public API
+
+  /**
+   * Does ahead of time what the first write would wait for: metadata of the writer's topic (or
+   * `topics`), produce connections to their leaders and the idempotent producer id. A standby that
+   * takes over gets its first writes through at once. Ends by its own deadline (default
+   * writeTimeoutMs); a failure changes nothing (the first write tries again).
+   */
+  async warmUp(opts: { topics?: string[]; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    const dl = deadline(opts, this.config.writeTimeoutMs, 'warmUp');
+    try {
+      const topics = opts.topics ?? (this.config.topic ? [this.config.topic] : []);
+      const m = await this.cluster.metadata(topics, { signal: dl.signal, timeoutMs: dl.remaining() });
+      const leaders = new Set(topics.flatMap((t) => m.topics.get(t)?.partitions.map((p) => p.leader) ?? []).filter((l) => l >= 0));
+      await Promise.all([
+        ...[...leaders].map((l) => this.cluster.brokerConnection(l, 'produce', { signal: dl.signal, timeoutMs: dl.remaining() })),
+        raceSignal(this.producer?.warmUp() ?? Promise.resolve(), dl.signal, 'warmUp aborted'),
+      ]);
+    } finally {
+      dl.dispose();
+    }
+  }
 
   /**
    * Writes messages; resolves with where each landed once all are acknowledged as configured. When some

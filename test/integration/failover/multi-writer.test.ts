@@ -90,8 +90,11 @@ describe('MultiWriter over clusters A and B', () => {
   // defaults and the README example's health settings, messageIdHeader on. The failure lasts 10 s here
   // (bench/failover.ts runs the same scenarios with 30 s); the driver reads both clusters back and
   // dedupes by the id header. Slack for a loaded 2-core machine, stated per check: detection is
-  // measured from the cluster's last answer to a 20 ms heartbeat (an upper bound), calls during the
-  // outage may take 250 ms beyond detection + 1 s, and a p99 under 25 ms is not compared (timer noise).
+  // measured from the cluster's last answer to a 20 ms heartbeat (an upper bound); a call during the
+  // outage may take beyond detection + 1 s as long as the healthy cluster itself took (the reference
+  // writer's slowest call on it in the same window, at least 250 ms: a loaded box slows the standby
+  // too); a p99 under 25 ms is not compared (timer noise); fail-back is counted from the moment the
+  // restored cluster's topic has every partition led again (a restarted cluster elects leaders first).
   const WINDOWS = { warmupMs: 3000, outageMs: 10_000, recoveryMs: 6000 };
   const check = (r: ScenarioReport, ctx: { diagnostic: (m: string) => void }) => {
     const { slowest: _s, ...brief } = r;
@@ -102,9 +105,10 @@ describe('MultiWriter over clusters A and B', () => {
     assert.ok(r.detectionMs !== null && r.detectionMs <= 2000, `detection ${r.detectionMs} ms`);
     // Every call outstanding during the outage, those in flight at the failure included. (Calls after
     // fail-back and during warm-up are reported, not bounded here: a just-restarted JVM is slow.)
-    assert.ok(r.maxCallOutageMs <= r.detectionMs + 1000 + 250, `longest call during the outage ${r.maxCallOutageMs} ms, detection ${r.detectionMs} ms`);
+    const slack = Math.max(250, r.standbyMaxOutageMs);
+    assert.ok(r.maxCallOutageMs <= r.detectionMs + 1000 + slack, `longest call during the outage ${r.maxCallOutageMs} ms, detection ${r.detectionMs} ms, the standby's own slowest ${r.standbyMaxOutageMs} ms`);
     assert.ok(r.p99AfterDetectionMs <= Math.max(2 * r.standbyP99Ms, 25), `p99 after detection ${r.p99AfterDetectionMs} ms, the standby's own ${r.standbyP99Ms} ms`);
-    assert.ok(r.failBackMs !== null && r.failBackMs <= 5000, `fail-back ${r.failBackMs} ms`);
+    assert.ok(r.failBackMs !== null && r.failBackMs <= 5000, `fail-back ${r.failBackMs} ms after the cluster answered again (${r.answersAgainMs} ms after the restore command)`);
     const target = r.name.endsWith('-a') ? 0 : 1;
     assert.deepEqual(r.transitions.map((t) => [t.cluster, t.state]), [[target, 'unhealthy'], [target, 'healthy']], 'exactly two transitions, of the failed cluster only');
     assert.equal(r.attemptsOnFailedAfterDetection, 0, 'no write tried on the failed cluster after detection');
