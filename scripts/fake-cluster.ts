@@ -17,7 +17,7 @@ const control = createServer(async (req, res) => {
   const id = Number(url.searchParams.get('id'));
   try {
     switch (url.pathname) {
-      case '/stop-broker': await cluster.stopBroker(id); break;
+      case '/stop-broker': await cluster.stopBroker(id, { kill: url.searchParams.has('kill') }); break;
       case '/start-broker': await cluster.startBroker(id); break;
       case '/freeze-broker': cluster.freezeBroker(id); break;
       case '/thaw-broker': cluster.thawBroker(id); break;

@@ -101,10 +101,10 @@ function clusterSpec(state, name) {
   };
 }
 
-function control(state, name, command, id) {
+function control(state, name, command, id, extra = '') {
   const socketPath = path.join(STATE_DIR, `${name}.sock`);
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: `/${command}${id !== undefined ? `?id=${id}` : ''}`, method: 'POST', timeout: 10_000 }, (res) => {
+    const req = request({ socketPath, path: `/${command}${id !== undefined ? `?id=${id}${extra}` : ''}`, method: 'POST', timeout: 10_000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => {
@@ -254,7 +254,7 @@ const signal = (name, sig) => {
   if (alive(pid)) process.kill(pid, sig);
 };
 
-export const stopBroker = (name, id) => control(loaded(), name, 'stop-broker', id);
+export const stopBroker = (name, id, kill = false) => control(loaded(), name, 'stop-broker', id, kill ? '&kill' : '');
 export const startBroker = (name, id) => control(loaded(), name, 'start-broker', id);
 export const freezeBroker = (name, id) => control(loaded(), name, 'freeze-broker', id);
 export const thawBroker = (name, id) => control(loaded(), name, 'thaw-broker', id);
@@ -278,7 +278,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     up: () => up(),
     down: () => down(),
     status: async () => console.log(JSON.stringify(await status(), null, 2)),
-    'stop-broker': () => stopBroker(pos[0], Number(pos[1])),
+    'stop-broker': () => stopBroker(pos[0], Number(pos[1]), kill),
     'start-broker': () => startBroker(pos[0], Number(pos[1])),
     'stop-cluster': () => stopCluster(pos[0], kill),
     'start-cluster': () => startCluster(pos[0]),

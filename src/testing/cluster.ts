@@ -64,6 +64,10 @@ export interface FakeClusterOptions {
   /** KIP-848: group.consumer.heartbeat.interval.ms and session.timeout.ms. Defaults 5000 and 45000. */
   consumerHeartbeatIntervalMs?: number;
   consumerSessionTimeoutMs?: number;
+  /** How long a graceful stopBroker keeps answering after moving its leadership away. Default 200. */
+  controlledShutdownMs?: number;
+  /** After stopBroker(id, { kill: true }), how long until the broker is declared dead and its partitions move (broker.session.timeout.ms). Default 9000. */
+  brokerSessionTimeoutMs?: number;
   /** Called with every request the fake could not decode or answer (it then closes that connection, as Kafka does). */
   onRequestError?: (broker: number, error: unknown) => void;
 }
@@ -79,6 +83,7 @@ export interface FakeBrokerInfo {
 }
 
 const TICK_MS = 50;
+const KILL_SILENCE_MS = 200;
 
 export class FakeCluster {
   readonly clusterId: string;
@@ -91,6 +96,8 @@ export class FakeCluster {
   private readonly listenerSpecs: ListenerSpec[];
   private readonly host: string;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Killed brokers waiting for their session to lapse before their partitions move. */
+  private readonly fencing = new Map<number, ReturnType<typeof setTimeout>>();
   private readonly services: ClusterServices;
 
   private constructor(private readonly opts: FakeClusterOptions) {
@@ -212,6 +219,8 @@ export class FakeCluster {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const t of this.fencing.values()) clearTimeout(t);
+    this.fencing.clear();
     this.groups.close();
     await Promise.all([...this.brokerSet.values()].map((b) => b.stop()));
   }
@@ -228,13 +237,40 @@ export class FakeCluster {
     return b;
   }
 
-  /** Takes a broker down: its connections close, its partitions get new leaders among live replicas. */
-  async stopBroker(id: number): Promise<void> {
+  /**
+   * Takes a broker down: its partitions get new leaders among live replicas, then its connections close.
+   * Like Kafka's controlled shutdown, a graceful stop keeps answering for `controlledShutdownMs` after
+   * leadership has moved (clients in flight are told NOT_LEADER_OR_FOLLOWER); `kill` closes at once.
+   */
+  async stopBroker(id: number, opts: { kill?: boolean } = {}): Promise<void> {
+    const b = this.broker(id);
+    if (opts.kill) {
+      // Requests that reach a process just before it dies are never answered: the fake answers in
+      // microseconds, so it stops answering a moment before its sockets go, or no client would see
+      // anything in flight fail.
+      b.freeze();
+      await new Promise((r) => setTimeout(r, KILL_SILENCE_MS));
+      await b.stop();
+      b.thaw();
+      // A dead broker is noticed when its session lapses: until then metadata still names it leader.
+      clearTimeout(this.fencing.get(id));
+      const t = setTimeout(() => {
+        this.fencing.delete(id);
+        if (!b.running) this.state.setBrokerUp(id, false);
+      }, this.opts.brokerSessionTimeoutMs ?? 9000);
+      t.unref();
+      this.fencing.set(id, t);
+      return;
+    }
     this.state.setBrokerUp(id, false);
-    await this.broker(id).stop();
+    const grace = this.opts.controlledShutdownMs ?? 200;
+    if (grace > 0) await new Promise((r) => setTimeout(r, grace));
+    await b.stop();
   }
 
   async startBroker(id: number): Promise<void> {
+    clearTimeout(this.fencing.get(id));
+    this.fencing.delete(id);
     await this.broker(id).start();
     this.state.setBrokerUp(id, true);
   }
