@@ -228,8 +228,10 @@ export class Connection {
         },
       };
       const onAbort = () => {
+        // The caller stops waiting, but the request's own timeout keeps running: an answer that never
+        // comes would hold up every request behind it on this connection, so it must still close it.
         p.abandoned = true;
-        p.cleanup();
+        signal?.removeEventListener('abort', onAbort);
         reject(abortError(signal!, `${api.name} to ${this.remote} aborted; its effect on the broker is unknown`));
       };
       signal?.addEventListener('abort', onAbort, { once: true });

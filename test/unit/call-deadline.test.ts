@@ -147,3 +147,26 @@ describe('Client calls end by their own timeout', () => {
     }
   });
 });
+
+describe('an answer that never comes', () => {
+  it('a call that gave up on a request still gets its connection closed at the request timeout, so later calls are not stuck behind it', async () => {
+    const { FakeCluster } = await import('../../src/testing/index.ts');
+    const c = await FakeCluster.start({ brokers: 1 });
+    const client = new Client({ brokers: c.bootstrap, requestTimeoutMs: 1500 });
+    try {
+      await client.describeCluster(); // connections open, versions known
+      const lost = c.inject({ api: 'DescribeCluster', noAnswer: true, times: 1 });
+      const first = await timeRejection(client.describeCluster({ timeoutMs: 500 }));
+      assert.ok(first.err instanceof TimeoutError, String(first.err));
+      assert.equal(lost.hits, 1);
+      // The broker answers everything from here on; the call must not wait behind the lost answer.
+      const t0 = performance.now();
+      const res = await client.describeCluster({ timeoutMs: 5000 });
+      assert.equal(res.clusterId, c.clusterId);
+      assert.ok(performance.now() - t0 < 3000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+    } finally {
+      await client.close();
+      await c.stop();
+    }
+  });
+});
