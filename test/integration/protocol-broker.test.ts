@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Api, ErrorCode, Reader, Writer, apiByKey } from '../../src/protocol/index.ts';
 import { Client } from '../../src/index.ts';
 import { Connection } from '../../src/client/connection.ts';
-import { cluster } from '../helpers/kafka.ts';
+import { cluster, FAKE } from '../helpers/kafka.ts';
 
 const A = () => cluster('a');
 
@@ -144,7 +144,8 @@ describe('codec against the broker', () => {
     // The definitions are Kafka 4.4.0's and the brokers we test are 4.0.0-4.4.0: every key is known.
     const unknown = res.apiKeys.filter((k) => !apiByKey(k.apiKey)).map((k) => k.apiKey);
     assert.deepEqual(unknown, [], `broker APIs not in the definitions: ${unknown.join(', ')}`);
-    assert.ok(res.apiKeys.length >= 60, `${res.apiKeys.length} APIs`);
+    // A real 4.x broker lists 60+ APIs; the fake lists only the ones it implements (33 today).
+    assert.ok(res.apiKeys.length >= (FAKE ? 30 : 60), `${res.apiKeys.length} APIs`);
     const conn = await Connection.open({ host: '127.0.0.1', port, clientId: 'mka-test' });
     try {
       for (const k of res.apiKeys) {
