@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../helpers/eventually.ts';
 import { cluster, startCluster, stopCluster, uniqueTopic } from '../helpers/kafka.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -100,7 +101,9 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     assert.equal(d.configs['retention.ms'], '3600000');
     assert.ok(lines(ok(await mka(['topics', 'list', '-b', A]), 'list')).includes(t));
     ok(await mka(['topics', 'delete', '-b', A, t]), 'delete');
-    const again = await mka(['topics', 'describe', '-b', A, t]);
+    // Brokers learn of the deletion from the metadata log one by one: one that has not yet still lists
+    // the topic (its offsets then time out, exit 4). Ask again until the answer is "does not exist".
+    const again = await eventually(() => mka(['topics', 'describe', '-b', A, t, '--timeout', '3000']), (r) => r.code === 1, 30_000);
     assert.equal(again.code, 1);
     assert.match(again.err, /^mka topics describe: KafkaError: topic .* does not exist on /);
     assert.equal(again.err.trim().split('\n').length, 1);
