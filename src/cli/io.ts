@@ -3,6 +3,7 @@
 // Io so that tests can run them in-process; only this module and bin.ts touch node:process.
 import process from 'node:process';
 import { CommandFailed, Exit } from './errors.ts';
+import { concat } from './format.ts';
 import type { Env } from './settings.ts';
 
 export interface Out {
@@ -112,13 +113,7 @@ export async function readAll(src: AsyncIterable<Uint8Array>, maxBytes: number, 
     if (n > maxBytes) throw new CommandFailed(`${what} is larger than --max-bytes ${maxBytes}`, Exit.ERROR);
     parts.push(chunk.slice());
   }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Left-aligned columns, for tables on stdout. */
