@@ -334,6 +334,11 @@ export class Cluster {
     }
   }
 
+  /** Ends every reconnect backoff now (see ConnectionPool.redialNow). */
+  redialNow(): void {
+    this.pool.redialNow();
+  }
+
   close(): void {
     this.closed = true;
     this.pool.close();

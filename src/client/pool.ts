@@ -4,7 +4,7 @@
 import { ClosedError, ConnectionError } from '../protocol/errors.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { raceSignal } from './deadline.ts';
-import { backoff, sleep } from './retry.ts';
+import { backoff } from './retry.ts';
 
 export type Purpose = 'control' | 'produce' | 'fetch' | 'group' | 'heartbeat' | 'admin';
 
@@ -27,6 +27,8 @@ export class ConnectionPool {
   private closed = false;
   /** Ends the dials in progress (and their reconnect waits) when the pool closes. */
   private readonly lifetime = new AbortController();
+  /** Reconnect waits in progress; redialNow() ends them. */
+  private readonly waits = new Set<() => void>();
 
   constructor(
     private readonly base: BaseConnectionOptions,
@@ -61,7 +63,7 @@ export class ConnectionPool {
   private async open(e: Entry, host: string, port: number, expect: ConnectionOptions['expect']): Promise<Connection> {
     try {
       const wait = e.retryAt - performance.now();
-      if (wait > 0) await sleep(wait, this.lifetime.signal);
+      if (wait > 0) await this.backoffWait(wait);
       const t0 = performance.now();
       try {
         const conn = await Connection.open({ ...this.base, host, port, expect, signal: this.lifetime.signal });
@@ -89,6 +91,42 @@ export class ConnectionPool {
     } finally {
       e.opening = null;
     }
+  }
+
+  /**
+   * Forgets every reconnect backoff and ends the waits in progress: the caller knows the brokers answer
+   * again (a health probe on another client did), and a write should not sit out a backoff that grew
+   * while they were down.
+   */
+  redialNow(): void {
+    for (const e of this.entries.values()) {
+      e.failures = 0;
+      e.retryAt = 0;
+    }
+    for (const wake of [...this.waits]) wake();
+  }
+
+  private backoffWait(ms: number): Promise<void> {
+    const closing = this.lifetime.signal;
+    return new Promise<void>((resolve, reject) => {
+      if (closing.aborted) return reject(closing.reason);
+      const end = () => {
+        clearTimeout(t);
+        this.waits.delete(wake);
+        closing.removeEventListener('abort', onClose);
+      };
+      const wake = () => {
+        end();
+        resolve();
+      };
+      const onClose = () => {
+        end();
+        reject(closing.reason);
+      };
+      const t = setTimeout(wake, ms);
+      this.waits.add(wake);
+      closing.addEventListener('abort', onClose, { once: true });
+    });
   }
 
   /** Closes every connection to one broker (after it is gone from metadata, or misbehaved). */

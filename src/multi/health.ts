@@ -74,6 +74,8 @@ export interface TrackerOptions {
   now?: () => number;
   /** Recovery needs a successful trial operation after the good probes (see above). */
   confirmByTraffic?: boolean;
+  /** A probe of an unhealthy cluster succeeded: its brokers answer again. */
+  onGoodProbe?: (cluster: number) => void;
 }
 
 interface Entry extends ClusterHealth {
@@ -112,6 +114,7 @@ export class HealthTracker {
   private readonly probeAborts = new Set<AbortController>();
   private readonly now: () => number;
   private readonly confirmByTraffic: boolean;
+  private readonly onGoodProbe: (cluster: number) => void;
   private closed = false;
 
   constructor(
@@ -123,6 +126,7 @@ export class HealthTracker {
     this.cfg = resolveHealthConfig(cfg);
     this.now = opts.now ?? (() => performance.now());
     this.confirmByTraffic = opts.confirmByTraffic ?? false;
+    this.onGoodProbe = opts.onGoodProbe ?? (() => {});
     const wall = new Date();
     const t = this.now();
     this.entries = Array.from({ length: count }, (_, cluster) => ({
@@ -322,6 +326,7 @@ export class HealthTracker {
   }
 
   private goodProbe(e: Entry): void {
+    this.onGoodProbe(e.cluster);
     e.goodProbes++;
     if (e.goodProbes < this.cfg.recoveryProbes) return;
     if (this.confirmByTraffic) e.ready = true;

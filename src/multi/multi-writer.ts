@@ -98,6 +98,9 @@ export class MultiWriter {
     this.counters = new FailoverCounters(configs.length);
     this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health, {
       confirmByTraffic: true,
+      // The writer's own reconnect backoff grew while the cluster was down; its trial write must not
+      // wait it out (seen: an 8 s wait after a restart, and the trial given up).
+      onGoodProbe: (i) => this.writers[i].redialNow(),
     });
     // A standby that takes over must not pay for metadata, dials and a producer id on its first writes.
     for (const w of this.writers) w.warmUp().catch(() => {});

@@ -73,6 +73,15 @@ export class Writer {
   // ------------------------------------------------------------------------------------- public API
 
   /**
+   * Forgets the reconnect backoff its connections built up while brokers were down, so the next write
+   * dials at once. For when something else has seen the brokers answer again (MultiWriter calls it when
+   * its health probes do); the backoff exists not to hammer brokers that are down.
+   */
+  redialNow(): void {
+    this.cluster.redialNow();
+  }
+
+  /**
    * Does ahead of time what the first write would wait for: metadata of the writer's topic (or
    * `topics`), produce connections to their leaders and the idempotent producer id. A standby that
    * takes over gets its first writes through at once. Ends by its own deadline (default
