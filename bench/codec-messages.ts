@@ -5,8 +5,8 @@
 import type { Encodable } from '../src/protocol/codec.ts';
 import { Fetch, Metadata } from '../src/protocol/messages/index.ts';
 import type { FetchResponse, MetadataResponse } from '../src/protocol/messages/index.ts';
-import { Reader } from '../src/protocol/wire/reader.ts';
-import { Writer } from '../src/protocol/wire/writer.ts';
+import { ByteReader } from '../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../src/protocol/wire/byte-writer.ts';
 
 const uuid = (n: number) => Buffer.from(Array.from({ length: 16 }, (_, i) => (n * 37 + i * 11) & 0xff)).toString('base64url');
 
@@ -69,8 +69,8 @@ function time(bytesPerOp: number, fn: () => void, minMs = 1000): Result {
   return { opsPerSec, mbPerSec: (opsPerSec * bytesPerOp) / 1e6 };
 }
 
-function bench<T>(label: string, version: number, message: Encodable<T>, encode: (w: Writer, v: number, m: Encodable<T>) => void, decode: (r: Reader, v: number) => T): void {
-  const w = new Writer(1024);
+function bench<T>(label: string, version: number, message: Encodable<T>, encode: (w: ByteWriter, v: number, m: Encodable<T>) => void, decode: (r: ByteReader, v: number) => T): void {
+  const w = new ByteWriter(1024);
   encode(w, version, message);
   const bytes = w.finish().slice();
   let sink = 0;
@@ -80,7 +80,7 @@ function bench<T>(label: string, version: number, message: Encodable<T>, encode:
     sink += w.length;
   });
   const dec = time(bytes.length, () => {
-    const m = decode(new Reader(bytes), version) as { throttleTimeMs?: number };
+    const m = decode(new ByteReader(bytes), version) as { throttleTimeMs?: number };
     sink += m.throttleTimeMs ?? 0;
   });
   if (sink < 0) console.log(sink);

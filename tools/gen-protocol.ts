@@ -310,7 +310,7 @@ function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], pathRange: Vers
   ctx.out.push(iface.join('\n'));
 
   // writer
-  const w: string[] = [`function write${name}(w: Writer, v: number, x: Encodable<${name}>): void {`];
+  const w: string[] = [`function write${name}(w: ByteWriter, v: number, x: Encodable<${name}>): void {`];
   if (hasFlex && flex !== 'true') w.push(`  const flex = ${flex};`);
   const flexVar = flex === 'true' ? 'true' : hasFlex ? 'flex' : 'false';
   for (const f of regular) {
@@ -340,7 +340,7 @@ function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], pathRange: Vers
     if (tagged.length === 0) {
       inner.push('if (x.unknownTaggedFields?.length) writeTaggedFields(w, null, x.unknownTaggedFields);', 'else w.uvarint(0);');
     } else {
-      inner.push('const known: [number, (w: Writer) => void][] = [];');
+      inner.push('const known: [number, (w: ByteWriter) => void][] = [];');
       for (const f of tagged) {
         const prop = `x.${camel(f.name)}`;
         const tc = cond(intersect(f.versions, f.taggedVersions), range);
@@ -362,7 +362,7 @@ function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], pathRange: Vers
   ctx.out.push(w.join('\n'));
 
   // reader
-  const r: string[] = [`function read${name}(r: Reader, v: number): ${name} {`];
+  const r: string[] = [`function read${name}(r: ByteReader, v: number): ${name} {`];
   if (hasFlex && flex !== 'true') r.push(`  const flex = ${flex};`);
   r.push('  let field = 0;');
   r.push('  try {');
@@ -405,7 +405,7 @@ function emitStruct(ctx: Ctx, name: string, fields: FieldSpec[], pathRange: Vers
       for (const f of tagged) {
         const tc = cond(intersect(f.versions, f.taggedVersions), range);
         const { pre, expr } = readValue(ctx, f, intersect(range, f.taggedVersions), 'true');
-        inner.push(`    case ${f.tag}:`, `      if (${tc}) {`, '        const outer = r;', '        {', '          const r = new Reader(outer.buf, outer.offset, end);', ...pre.map((l) => '          ' + l), `          l_${camel(f.name)} = ${expr};`, '        }', '        r.offset = end;', '        continue;', '      }', '      break;');
+        inner.push(`    case ${f.tag}:`, `      if (${tc}) {`, '        const outer = r;', '        {', '          const r = new ByteReader(outer.buf, outer.offset, end);', ...pre.map((l) => '          ' + l), `          l_${camel(f.name)} = ${expr};`, '        }', '        r.offset = end;', '        continue;', '      }', '      break;');
       }
       inner.push('  }');
     }
@@ -433,9 +433,9 @@ interface ApiPair {
 }
 
 const IMPORTS = [
-  "import type { Reader } from '../wire/reader.ts';",
-  "import { Reader as SubReader } from '../wire/reader.ts';",
-  "import type { Writer } from '../wire/writer.ts';",
+  "import type { ByteReader } from '../wire/byte-reader.ts';",
+  "import { ByteReader as SubReader } from '../wire/byte-reader.ts';",
+  "import type { ByteWriter } from '../wire/byte-writer.ts';",
   "import { ZERO_UUID } from '../wire/uuid.ts';",
   "import { ProtocolDecodeError } from '../errors.ts';",
   "import { EMPTY_BYTES, checkVersion, fieldFailure, messageFailure, missing, readTagHeader, unsupportedField, writeTaggedFields } from '../codec.ts';",
@@ -446,18 +446,18 @@ function structBody(msg: MessageSpec): string[] {
   const ctx: Ctx = { msg, out: [], done: new Set(), ranges: new Map() };
   collectRanges(ctx, msg.name, msg.fields, msg.validVersions);
   emitStruct(ctx, msg.name, msg.fields, msg.validVersions);
-  // Nested `new Reader(...)` in tagged-field readers refers to the runtime class.
-  return ctx.out.map((s) => s.replace(/new Reader\(/g, 'new SubReader('));
+  // Nested `new ByteReader(...)` in tagged-field readers refers to the runtime class.
+  return ctx.out.map((s) => s.replace(/new ByteReader\(/g, 'new SubReader('));
 }
 
 function topLevel(msg: MessageSpec, what: string): string[] {
   const { min, max } = msg.validVersions;
   return [
-    `export function encode${msg.name}(w: Writer, v: number, m: Encodable<${msg.name}>): void {`,
+    `export function encode${msg.name}(w: ByteWriter, v: number, m: Encodable<${msg.name}>): void {`,
     `  checkVersion(${JSON.stringify(what)}, v, ${min}, ${max}, true);`,
     `  write${msg.name}(w, v, m);`,
     '}',
-    `export function decode${msg.name}(r: Reader, v: number): ${msg.name} {`,
+    `export function decode${msg.name}(r: ByteReader, v: number): ${msg.name} {`,
     `  checkVersion(${JSON.stringify(what)}, v, ${min}, ${max}, false);`,
     '  const start = r.offset;',
     '  try {',

@@ -1,7 +1,7 @@
 // A group's lag per partition, from the outside (no member joins): committed offsets against the log
 // ends, and which member holds each partition. Shared by `groups describe` and `lag`.
 import type { CallOptions, Client, GroupDescription } from '../index.ts';
-import { ConsumerProtocolAssignmentCodec, Reader as WireReader } from '../protocol/index.ts';
+import { ConsumerProtocolAssignmentCodec, ByteReader } from '../protocol/index.ts';
 
 export interface LagRow {
   topic: string;
@@ -30,7 +30,7 @@ function owners(d: GroupDescription | null): Map<string, string> {
   for (const m of d.members) {
     if (m.assignment.length < 2) continue;
     try {
-      const r = new WireReader(m.assignment);
+      const r = new ByteReader(m.assignment);
       const version = r.int16();
       const a = ConsumerProtocolAssignmentCodec.decode(r, Math.min(version, ConsumerProtocolAssignmentCodec.maxVersion));
       for (const tp of a.assignedPartitions) for (const p of tp.partitions) out.set(`${tp.topic}\u0000${p}`, `${m.clientId}/${m.clientHost}`);

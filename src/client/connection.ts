@@ -13,7 +13,7 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from '../protocol/errors.ts';
-import { Reader, Writer } from '../protocol/wire/index.ts';
+import { ByteReader, ByteWriter } from '../protocol/wire/index.ts';
 import { FrameDecoder } from './framing.ts';
 import { authenticate, type SaslConfig } from './sasl/index.ts';
 import { dial, type TlsConfig, type Transport } from './transport.ts';
@@ -95,7 +95,7 @@ export class Connection {
   /** While SASL (re-)authenticates, user requests wait here. */
   private gate: Promise<void> | null = null;
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly writer = new Writer(1024);
+  private readonly writer = new ByteWriter(1024);
   private readonly onAnswer: (() => void) | undefined;
 
   private constructor(opts: ConnectionOptions) {
@@ -274,7 +274,7 @@ export class Connection {
       this.inflight = this.inflight.slice(this.inflightHead);
       this.inflightHead = 0;
     }
-    const r = new Reader(frame);
+    const r = new ByteReader(frame);
     p.cleanup();
     let correlationId: number;
     try {
@@ -390,7 +390,7 @@ export class Connection {
 }
 
 /** ApiVersions answers an unsupported version in v0 so that any client can read the versions it knows. */
-function decodeResponse(api: ApiCodec<unknown, unknown>, version: number, r: Reader): unknown {
+function decodeResponse(api: ApiCodec<unknown, unknown>, version: number, r: ByteReader): unknown {
   if (api.apiKey === Api.ApiVersions.apiKey && version > 0 && r.remaining >= 2) {
     const errorCode = (r.buf[r.offset] << 8) | r.buf[r.offset + 1];
     if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return api.decodeResponse(r, 0);

@@ -3,10 +3,10 @@
 // always v0 so that a client can read it whatever version the broker speaks).
 import type { ApiCodec } from '../protocol/messages/index.ts';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/messages/index.ts';
-import type { Reader } from '../protocol/wire/reader.ts';
-import type { Writer } from '../protocol/wire/writer.ts';
+import type { ByteReader } from '../protocol/wire/byte-reader.ts';
+import type { ByteWriter } from '../protocol/wire/byte-writer.ts';
 
-export function encodeRequestHeaderInto(w: Writer, api: ApiCodec<unknown, unknown>, version: number, correlationId: number, clientId: string): void {
+export function encodeRequestHeaderInto(w: ByteWriter, api: ApiCodec<unknown, unknown>, version: number, correlationId: number, clientId: string): void {
   encodeRequestHeader(w, api.requestHeaderVersion(version), {
     requestApiKey: api.apiKey,
     requestApiVersion: version,
@@ -16,6 +16,6 @@ export function encodeRequestHeaderInto(w: Writer, api: ApiCodec<unknown, unknow
 }
 
 /** Reads a response header and returns its correlation id. */
-export function readResponseCorrelation(r: Reader, api: ApiCodec<unknown, unknown>, version: number): number {
+export function readResponseCorrelation(r: ByteReader, api: ApiCodec<unknown, unknown>, version: number): number {
   return decodeResponseHeader(r, api.responseHeaderVersion(version)).correlationId;
 }

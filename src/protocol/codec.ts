@@ -1,8 +1,8 @@
 // What the generated message modules are made of: the codec interfaces of the registry, and the few
 // helpers every generated struct reader and writer shares (tagged fields, error context).
 import { ProtocolDecodeError, ProtocolEncodeError } from './errors.ts';
-import type { Reader } from './wire/reader.ts';
-import { Writer } from './wire/writer.ts';
+import type { ByteReader } from './wire/byte-reader.ts';
+import { ByteWriter } from './wire/byte-writer.ts';
 
 /** A tagged field the schema of this version does not know: kept so that re-encoding loses nothing. */
 export interface TaggedField {
@@ -34,10 +34,10 @@ export interface ApiCodec<Req, Res> {
   readonly listeners: readonly string[];
   requestHeaderVersion(version: number): number;
   responseHeaderVersion(version: number): number;
-  encodeRequest(w: Writer, version: number, message: Encodable<Req>): void;
-  decodeRequest(r: Reader, version: number): Req;
-  encodeResponse(w: Writer, version: number, message: Encodable<Res>): void;
-  decodeResponse(r: Reader, version: number): Res;
+  encodeRequest(w: ByteWriter, version: number, message: Encodable<Req>): void;
+  decodeRequest(r: ByteReader, version: number): Req;
+  encodeResponse(w: ByteWriter, version: number, message: Encodable<Res>): void;
+  decodeResponse(r: ByteReader, version: number): Res;
 }
 
 /** A data type carried inside other messages (e.g. ConsumerProtocolSubscription). */
@@ -45,8 +45,8 @@ export interface DataCodec<T> {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
-  encode(w: Writer, version: number, message: Encodable<T>): void;
-  decode(r: Reader, version: number): T;
+  encode(w: ByteWriter, version: number, message: Encodable<T>): void;
+  decode(r: ByteReader, version: number): T;
 }
 
 export const EMPTY_BYTES = new Uint8Array(0);
@@ -89,14 +89,14 @@ export function unsupportedField(what: string, version: number): never {
 
 /** Writes a tagged-field section: known fields (ascending tag) merged with unknown ones. */
 export function writeTaggedFields(
-  w: Writer,
-  known: [number, (w: Writer) => void][] | null,
+  w: ByteWriter,
+  known: [number, (w: ByteWriter) => void][] | null,
   unknown: readonly TaggedField[] | undefined,
 ): void {
   const all: { tag: number; data: Uint8Array }[] = [];
   if (known) {
     for (const [tag, write] of known) {
-      const tw = new Writer(32);
+      const tw = new ByteWriter(32);
       write(tw);
       all.push({ tag, data: tw.finish() });
     }
@@ -112,7 +112,7 @@ export function writeTaggedFields(
 }
 
 /** Reads a tagged-field section header entry: tag, size, and checks the size fits. */
-export function readTagHeader(r: Reader): [number, number] {
+export function readTagHeader(r: ByteReader): [number, number] {
   const tag = r.uvarint();
   const size = r.uvarint();
   r.need(size, `tagged field ${tag}`);

@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Api, ErrorCode, apiByKey, decodeRequestHeader, encodeResponseHeader } from '../protocol/messages/index.ts';
-import { Reader, Writer } from '../protocol/wire/index.ts';
+import { ByteReader, ByteWriter } from '../protocol/wire/index.ts';
 import type { ApiHandler, ClusterServices, ListenerView, RequestContext, SessionState } from './context.ts';
 import { NO_RESPONSE, sleep } from './context.ts';
 import { overwriteErrorCodes, type FaultRules } from './faults.ts';
@@ -187,7 +187,7 @@ class FakeConnection {
       // The documented fallback: a version the broker does not know gets a v0 answer listing its ranges.
       return this.reply(codec.apiKey, 0, correlationId, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: services.listed() }, 0);
     }
-    const r = new Reader(frame);
+    const r = new ByteReader(frame);
     const header = decodeRequestHeader(r, codec.requestHeaderVersion(Math.max(version, codec.minVersion)));
     if (!this.session.authenticated || this.session.expiresAt <= performance.now()) {
       if (!SASL_APIS.has(apiKey)) return this.destroy();
@@ -229,7 +229,7 @@ class FakeConnection {
   }
 
   private encode(apiKey: number, version: number, correlationId: number, body: unknown, headerVersion: number): Uint8Array {
-    const w = new Writer(256);
+    const w = new ByteWriter(256);
     const at = w.reserve(4);
     encodeResponseHeader(w, headerVersion, { correlationId });
     apiByKey(apiKey)!.encodeResponse(w, version, body);

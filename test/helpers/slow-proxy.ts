@@ -5,8 +5,8 @@
 // learns each correlation id's API and version from them to know which answers are Metadata.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Api, decodeResponseHeader, encodeResponseHeader, type MetadataResponse } from '../../src/protocol/messages/index.ts';
-import { Reader } from '../../src/protocol/wire/reader.ts';
-import { Writer } from '../../src/protocol/wire/writer.ts';
+import { ByteReader } from '../../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../../src/protocol/wire/byte-writer.ts';
 
 export interface SlowProxy {
   readonly address: string;
@@ -83,14 +83,14 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
 /** A Metadata response frame with every broker's address replaced by host:port. */
 function rewriteMetadata(frame: Buffer, version: number, host: string, port: number): Buffer {
   const api = Api.Metadata;
-  const r = new Reader(new Uint8Array(frame.buffer, frame.byteOffset + 4, frame.length - 4));
+  const r = new ByteReader(new Uint8Array(frame.buffer, frame.byteOffset + 4, frame.length - 4));
   const header = decodeResponseHeader(r, api.responseHeaderVersion(version));
   const res: MetadataResponse = api.decodeResponse(r, version);
   for (const b of res.brokers) {
     b.host = host;
     b.port = port;
   }
-  const w = new Writer(frame.length + 64);
+  const w = new ByteWriter(frame.length + 64);
   const sizeAt = w.reserve(4);
   encodeResponseHeader(w, api.responseHeaderVersion(version), header);
   api.encodeResponse(w, version, res);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Api, ErrorCode, Reader, Writer, apiByKey } from '../../src/protocol/index.ts';
+import { Api, ErrorCode, ByteReader, ByteWriter, apiByKey } from '../../src/protocol/index.ts';
 import { Client } from '../../src/index.ts';
 import { Connection } from '../../src/client/connection.ts';
 import { cluster, FAKE } from '../helpers/kafka.ts';
@@ -29,8 +29,8 @@ function roundTrip(port: number, frame: Uint8Array): Promise<Uint8Array> {
   });
 }
 
-function frame(apiKey: number, apiVersion: number, headerVersion: number, body: (w: Writer) => void): Uint8Array {
-  const w = new Writer();
+function frame(apiKey: number, apiVersion: number, headerVersion: number, body: (w: ByteWriter) => void): Uint8Array {
+  const w = new ByteWriter();
   const at = w.reserve(4);
   w.int16(apiKey);
   w.int16(apiVersion);
@@ -56,7 +56,7 @@ describe('codec against the broker', () => {
       w.compactString('0.1.0');
       w.uvarint(0);
     }));
-    const r = new Reader(raw);
+    const r = new ByteReader(raw);
     assert.equal(r.int32(), 7); // correlation id; ApiVersions' response header is v0 even in flexible versions
     const res = Api.ApiVersions.decodeResponse(r, 3);
     assert.equal(res.errorCode, ErrorCode.NONE);
@@ -78,7 +78,7 @@ describe('codec against the broker', () => {
       w.compactString('0.1.0');
       w.uvarint(0);
     }));
-    const r = new Reader(raw);
+    const r = new ByteReader(raw);
     assert.equal(r.int32(), 7);
     const res = Api.ApiVersions.decodeResponse(r, 0);
     assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_VERSION);
@@ -138,7 +138,7 @@ describe('codec against the broker', () => {
       w.compactString('0.1.0');
       w.uvarint(0);
     }));
-    const r = new Reader(raw);
+    const r = new ByteReader(raw);
     r.int32();
     const res = Api.ApiVersions.decodeResponse(r, 3);
     // The definitions are Kafka 4.4.0's and the brokers we test are 4.0.0-4.4.0: every key is known.

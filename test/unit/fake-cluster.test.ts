@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Api, Client, ErrorCode, KafkaProtocolError, Reader, Writer } from '../../src/index.ts';
 import { Connection } from '../../src/client/connection.ts';
-import { Reader as WireReader, Writer as WireWriter, encodeRecordBatch, stampBatch, decodeRecordSet } from '../../src/protocol/index.ts';
+import { ByteReader, ByteWriter, encodeRecordBatch, stampBatch, decodeRecordSet } from '../../src/protocol/index.ts';
 import { FakeCluster } from '../../src/testing/index.ts';
 
 const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : null);
@@ -299,7 +299,7 @@ describe('FakeCluster fault injection', () => {
     c.freezeBroker(1);
     const port = c.brokers[0].port;
     const frame = (() => {
-      const w = new WireWriter();
+      const w = new ByteWriter();
       const at = w.reserve(4);
       w.int16(18); w.int16(0); w.int32(42); w.nullableString('t');
       w.setInt32At(at, w.length - 4);
@@ -317,7 +317,7 @@ describe('FakeCluster fault injection', () => {
     await new Promise((r) => setTimeout(r, 300));
     const all = Buffer.concat(got);
     assert.ok(all.length > 8);
-    assert.equal(new WireReader(new Uint8Array(all)).int32(), all.length - 4);
+    assert.equal(new ByteReader(new Uint8Array(all)).int32(), all.length - 4);
     assert.equal(all.readInt32BE(4), 42, 'correlation id of the held request');
     s.destroy();
   });

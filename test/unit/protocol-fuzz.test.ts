@@ -9,12 +9,12 @@ import fc from 'fast-check';
 import type { ApiCodec } from '../../src/protocol/codec.ts';
 import { ProtocolDecodeError } from '../../src/protocol/errors.ts';
 import * as M from '../../src/protocol/messages/index.ts';
-import { Reader } from '../../src/protocol/wire/reader.ts';
-import { Writer } from '../../src/protocol/wire/writer.ts';
+import { ByteReader } from '../../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../../src/protocol/wire/byte-writer.ts';
 import { sample, specByName, VARIANTS } from '../helpers/samples.ts';
 
-type Enc = (w: Writer, v: number, m: never) => void;
-type Dec = (r: Reader, v: number) => unknown;
+type Enc = (w: ByteWriter, v: number, m: never) => void;
+type Dec = (r: ByteReader, v: number) => unknown;
 
 interface Target {
   /** "MetadataRequest" etc.: what ProtocolDecodeError.api must say. */
@@ -29,7 +29,7 @@ interface Target {
 const apis = Object.values(M.Api) as unknown as ApiCodec<unknown, unknown>[];
 
 function encode(enc: Enc, v: number, m: unknown): Uint8Array {
-  const w = new Writer(64);
+  const w = new ByteWriter(64);
   enc(w, v, m as never);
   return w.finish().slice();
 }
@@ -74,7 +74,7 @@ function check(t: Target, input: Uint8Array, mustFail = false): void {
   let decoded: unknown;
   const started = performance.now();
   try {
-    decoded = t.dec(new Reader(input), t.v);
+    decoded = t.dec(new ByteReader(input), t.v);
   } catch (e) {
     failures++;
     assertDecodeError(e, t, input);
@@ -85,7 +85,7 @@ function check(t: Target, input: Uint8Array, mustFail = false): void {
   }
   if (mustFail) assert.fail(`${t.what} v${t.v}: ${Buffer.from(input).toString('hex')} decoded but must not`);
   const once = encode(t.enc, t.v, decoded);
-  const again = t.dec(new Reader(once), t.v);
+  const again = t.dec(new ByteReader(once), t.v);
   assert.deepStrictEqual(encode(t.enc, t.v, again), once, `${t.what} v${t.v}: re-encoding is not a fixed point`);
 }
 
@@ -190,7 +190,7 @@ describe('hostile lengths are refused before anything is allocated', () => {
     });
     assert.ok(performance.now() - started < 50, 'fails fast');
   };
-  const bytes = (...b: number[]) => new Reader(Uint8Array.from(b));
+  const bytes = (...b: number[]) => new ByteReader(Uint8Array.from(b));
 
   test('classic array count 2^31-1 in a 10-byte buffer (Metadata v0 topics)', () => {
     fails(() => M.Metadata.decodeRequest(bytes(0x7f, 0xff, 0xff, 0xff, 0, 1, 0x61, 0, 1, 0x62), 0), 'MetadataRequest', 0, /^topics/);
@@ -199,12 +199,12 @@ describe('hostile lengths are refused before anything is allocated', () => {
     fails(() => M.Metadata.decodeRequest(bytes(0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0), 12), 'MetadataRequest', 12, /^topics/);
   });
   test('array of int32 claiming 2^31-1 elements (Fetch v7 forgotten partitions)', () => {
-    const w = new Writer();
+    const w = new ByteWriter();
     M.Fetch.encodeRequest(w, 7, { forgottenTopicsData: [{ topic: 't', partitions: [1] }] });
     const b = w.finish().slice();
     // The forgotten partitions count is the 8 bytes before the end: int32 count, one int32.
     b.set([0x7f, 0xff, 0xff, 0xff], b.length - 8);
-    fails(() => M.Fetch.decodeRequest(new Reader(b), 7), 'FetchRequest', 7, /^forgottenTopicsData\[?.*partitions/);
+    fails(() => M.Fetch.decodeRequest(new ByteReader(b), 7), 'FetchRequest', 7, /^forgottenTopicsData\[?.*partitions/);
   });
   test('bytes of 2^31-1 (SaslAuthenticate v0 authBytes)', () => {
     fails(() => M.SaslAuthenticate.decodeRequest(bytes(0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6), 0), 'SaslAuthenticateRequest', 0, /authBytes/);
@@ -223,11 +223,11 @@ describe('hostile lengths are refused before anything is allocated', () => {
     fails(() => M.ApiVersions.decodeRequest(bytes(2, 0x61, 2, 0x62, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0), 3), 'ApiVersionsRequest', 3, /tagged/);
   });
   test('records of 2^31-1 bytes (Produce v3)', () => {
-    const w = new Writer();
+    const w = new ByteWriter();
     M.Produce.encodeRequest(w, 3, { transactionalId: null, topicData: [{ name: 't', partitionData: [{ index: 0, records: new Uint8Array(4) }] }] });
     const b = w.finish().slice();
     b.set([0x7f, 0xff, 0xff, 0xff], b.length - 8); // records length prefix
-    fails(() => M.Produce.decodeRequest(new Reader(b), 3), 'ProduceRequest', 3, /records/);
+    fails(() => M.Produce.decodeRequest(new ByteReader(b), 3), 'ProduceRequest', 3, /records/);
   });
   test('a huge array of empty elements is bounded by the bytes there', () => {
     // ApiVersions v0 response: error_code, api_keys count — elements of 6 bytes each; 1000 claimed, 12 bytes.

@@ -6,17 +6,17 @@ import { describe, test } from 'node:test';
 import * as M from '../../src/protocol/messages/index.ts';
 import type { ApiCodec, DataCodec } from '../../src/protocol/codec.ts';
 import { ProtocolDecodeError, ProtocolEncodeError } from '../../src/protocol/errors.ts';
-import { Reader } from '../../src/protocol/wire/reader.ts';
-import { Writer } from '../../src/protocol/wire/writer.ts';
+import { ByteReader } from '../../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../../src/protocol/wire/byte-writer.ts';
 import { contains, intersect, isEmpty } from '../../tools/protocol-schema.ts';
 import type { MessageSpec } from '../../tools/protocol-schema.ts';
 import { referenceEncode, sample, specByName, specs, VARIANTS } from '../helpers/samples.ts';
 
-type Enc = (w: Writer, v: number, m: never) => void;
-type Dec = (r: Reader, v: number) => unknown;
+type Enc = (w: ByteWriter, v: number, m: never) => void;
+type Dec = (r: ByteReader, v: number) => unknown;
 
 function encode(enc: Enc, v: number, m: unknown): Uint8Array {
-  const w = new Writer(8); // small, so that growing is exercised too
+  const w = new ByteWriter(8); // small, so that growing is exercised too
   enc(w, v, m as never);
   return w.finish().slice();
 }
@@ -28,7 +28,7 @@ function roundTrip(enc: Enc, dec: Dec, msg: MessageSpec, v: number): number {
     const s = sample(msg, v, opts);
     const bytes = encode(enc, v, s.value);
     assert.deepStrictEqual(bytes, referenceEncode(msg, v, s.value), `${msg.name} v${v} (${label}): bytes differ from the definition's encoding`);
-    const r = new Reader(bytes);
+    const r = new ByteReader(bytes);
     const decoded = dec(r, v);
     assert.equal(r.offset, bytes.length, `${msg.name} v${v} (${label}): decoder left ${bytes.length - r.offset} bytes`);
     assert.deepStrictEqual(decoded, s.expected, `${msg.name} v${v} (${label}): decoded value`);
@@ -37,7 +37,7 @@ function roundTrip(enc: Enc, dec: Dec, msg: MessageSpec, v: number): number {
     // Decoding at a non-zero offset of a larger buffer (views, not copies).
     const padded = new Uint8Array(bytes.length + 5);
     padded.set(bytes, 3);
-    const r2 = new Reader(padded, 3, 3 + bytes.length);
+    const r2 = new ByteReader(padded, 3, 3 + bytes.length);
     assert.deepStrictEqual(dec(r2, v), s.expected, `${msg.name} v${v} (${label}): decoding at an offset`);
     assert.equal(r2.offset, 3 + bytes.length);
     checked++;
@@ -99,8 +99,8 @@ for (const api of apis) {
       for (const v of [api.minVersion - 1, api.maxVersion + 1]) {
         assert.throws(() => encode(api.encodeRequest as Enc, v, {}), ProtocolEncodeError);
         assert.throws(() => encode(api.encodeResponse as Enc, v, {}), ProtocolEncodeError);
-        assert.throws(() => api.decodeRequest(new Reader(new Uint8Array(64)), v), (e: unknown) => e instanceof ProtocolDecodeError && e.api === `${api.name}Request` && e.version === v);
-        assert.throws(() => api.decodeResponse(new Reader(new Uint8Array(64)), v), (e: unknown) => e instanceof ProtocolDecodeError && e.api === `${api.name}Response` && e.version === v);
+        assert.throws(() => api.decodeRequest(new ByteReader(new Uint8Array(64)), v), (e: unknown) => e instanceof ProtocolDecodeError && e.api === `${api.name}Request` && e.version === v);
+        assert.throws(() => api.decodeResponse(new ByteReader(new Uint8Array(64)), v), (e: unknown) => e instanceof ProtocolDecodeError && e.api === `${api.name}Response` && e.version === v);
       }
     });
   });

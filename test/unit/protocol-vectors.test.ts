@@ -8,15 +8,15 @@ import { encodeRequestHeaderInto, readResponseCorrelation } from '../../src/clie
 import type { ApiCodec, Encodable } from '../../src/protocol/codec.ts';
 import { ProtocolDecodeError } from '../../src/protocol/errors.ts';
 import { AddPartitionsToTxn, Api, ApiVersions, decodeRequestHeader, Fetch, Metadata, Produce } from '../../src/protocol/messages/index.ts';
-import { Reader } from '../../src/protocol/wire/reader.ts';
-import { Writer } from '../../src/protocol/wire/writer.ts';
+import { ByteReader } from '../../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../../src/protocol/wire/byte-writer.ts';
 
 const CLIENT_ID = 'mka';
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** A whole request frame, built the way Connection does: int32 size, request header, body. */
 function frame<Req>(api: ApiCodec<Req, unknown>, version: number, correlationId: number, body: Encodable<Req>): number[] {
-  const w = new Writer(16);
+  const w = new ByteWriter(16);
   const sizeAt = w.reserve(4);
   encodeRequestHeaderInto(w, api as ApiCodec<unknown, unknown>, version, correlationId, CLIENT_ID);
   api.encodeRequest(w, version, body);
@@ -32,7 +32,7 @@ function checkRequest<Req>(api: ApiCodec<Req, unknown>, version: number, correla
   const got = frame(api, version, correlationId, body);
   assert.equal(hex(got), hex(expectedBytes), 'frame bytes');
   const bytes = Uint8Array.from(expectedBytes);
-  const r = new Reader(bytes);
+  const r = new ByteReader(bytes);
   assert.equal(r.int32(), bytes.length - 4, 'size prefix');
   const header = decodeRequestHeader(r, api.requestHeaderVersion(version));
   assert.equal(header.requestApiKey, api.apiKey);
@@ -317,7 +317,7 @@ describe('responses, byte for byte', () => {
   test('ApiVersions v3 response with the v0 response header', () => {
     assert.equal(ApiVersions.responseHeaderVersion(3), 0);
     const bytes = Uint8Array.from(response);
-    const r = new Reader(bytes);
+    const r = new ByteReader(bytes);
     assert.equal(readResponseCorrelation(r, ApiVersions as ApiCodec<unknown, unknown>, 3), 7);
     assert.equal(r.offset, 4, 'header v0 is the correlation id alone');
     const decoded = ApiVersions.decodeResponse(r, 3);
@@ -336,14 +336,14 @@ describe('responses, byte for byte', () => {
       unknownTaggedFields: [{ tag: 9, data: Uint8Array.from([0xaa, 0xbb]) }],
     });
     // And back: the body re-encodes to the same bytes, the unknown tag in its place.
-    const w = new Writer();
+    const w = new ByteWriter();
     ApiVersions.encodeResponse(w, 3, decoded);
     assert.equal(hex([...w.finish()]), hex(response.slice(4)));
   });
 
   test('a v1 (flexible) response header would misread it: the exception matters', () => {
     // Reading a tag buffer after the correlation id consumes error_code's first byte, so the body is off.
-    const r = new Reader(Uint8Array.from(response));
+    const r = new ByteReader(Uint8Array.from(response));
     r.int32();
     r.uvarint();
     assert.throws(() => ApiVersions.decodeResponse(r, 3), ProtocolDecodeError);
@@ -351,7 +351,7 @@ describe('responses, byte for byte', () => {
 
   test('Metadata v12 response header is v1 (correlation id + tag buffer)', () => {
     assert.equal(Metadata.responseHeaderVersion(12), 1);
-    const r = new Reader(Uint8Array.from([0x00, 0x00, 0x01, 0x00, 0x00]));
+    const r = new ByteReader(Uint8Array.from([0x00, 0x00, 0x01, 0x00, 0x00]));
     assert.equal(readResponseCorrelation(r, Metadata as ApiCodec<unknown, unknown>, 12), 256);
     assert.equal(r.offset, 5);
   });

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolDecodeError } from '../../src/protocol/errors.ts';
-import { Reader, Writer, ZERO_UUID, uvarintSize, varintSize, varlongSize } from '../../src/protocol/wire/index.ts';
+import { ByteReader, ByteWriter, ZERO_UUID, uvarintSize, varintSize, varlongSize } from '../../src/protocol/wire/index.ts';
 
-const bytes = (f: (w: Writer) => void) => {
-  const w = new Writer(1);
+const bytes = (f: (w: ByteWriter) => void) => {
+  const w = new ByteWriter(1);
   f(w);
   return [...w.finish()];
 };
@@ -47,18 +47,18 @@ describe('wire: writer vectors', () => {
 
   it('uuids are 16 bytes; their string form is base64url like Java Uuid.toString', () => {
     assert.deepEqual(bytes((w) => w.uuid(ZERO_UUID)), new Array(16).fill(0));
-    const w = new Writer();
+    const w = new ByteWriter();
     w.uuid('AQIDBAUGBwgJCgsMDQ4PEA');
     assert.deepEqual([...w.finish()], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    assert.equal(new Reader(w.finish()).uuid(), 'AQIDBAUGBwgJCgsMDQ4PEA');
+    assert.equal(new ByteReader(w.finish()).uuid(), 'AQIDBAUGBwgJCgsMDQ4PEA');
   });
 
   it('grows without losing bytes and back-patches reserved space', () => {
-    const w = new Writer(1);
+    const w = new ByteWriter(1);
     const at = w.reserve(4);
     for (let i = 0; i < 10_000; i++) w.int8(i & 0x7f);
     w.setInt32At(at, w.length - 4);
-    const r = new Reader(w.finish());
+    const r = new ByteReader(w.finish());
     assert.equal(r.int32(), 10_000);
     for (let i = 0; i < 10_000; i++) assert.equal(r.int8(), i & 0x7f);
   });
@@ -66,12 +66,12 @@ describe('wire: writer vectors', () => {
 
 describe('wire: reader round trips and bounds', () => {
   it('reads back everything the writer writes', () => {
-    const w = new Writer();
+    const w = new ByteWriter();
     w.int8(-5); w.int16(-300); w.int32(-70000); w.int64(1n << 40n); w.uint16(65535); w.bool(true);
     w.uvarint(1 << 30); w.varint(-12345); w.varlong(-(1n << 50n)); w.varlong(7n);
     w.string('héllo'); w.nullableString(null); w.compactString('x'.repeat(200)); w.compactNullableString(null);
     w.bytes(new Uint8Array([1, 2])); w.compactNullableBytes(null);
-    const r = new Reader(w.finish());
+    const r = new ByteReader(w.finish());
     assert.equal(r.int8(), -5); assert.equal(r.int16(), -300); assert.equal(r.int32(), -70000);
     assert.equal(r.int64(), 1n << 40n); assert.equal(r.uint16(), 65535); assert.equal(r.bool(), true);
     assert.equal(r.uvarint(), 1 << 30); assert.equal(r.varint(), -12345); assert.equal(r.varlong(), -(1n << 50n)); assert.equal(r.varlong(), 7n);
@@ -82,12 +82,12 @@ describe('wire: reader round trips and bounds', () => {
 
   it('bytes are views into the input, not copies', () => {
     const input = new Uint8Array([0, 0, 0, 2, 7, 8]);
-    const b = new Reader(input).bytes();
+    const b = new ByteReader(input).bytes();
     assert.equal(b.buffer, input.buffer);
     assert.equal(b.byteOffset, 4);
   });
 
-  const bad: [string, number[], (r: Reader) => unknown][] = [
+  const bad: [string, number[], (r: ByteReader) => unknown][] = [
     ['truncated int32', [0, 0, 1], (r) => r.int32()],
     ['string longer than the input', [0, 9, 0x61], (r) => r.string()],
     ['negative string length other than -1', [0xff, 0xfe], (r) => r.nullableString()],
@@ -102,7 +102,7 @@ describe('wire: reader round trips and bounds', () => {
   ];
   for (const [name, input, read] of bad) {
     it(`refuses ${name} with ProtocolDecodeError`, () => {
-      assert.throws(() => read(new Reader(new Uint8Array(input))), ProtocolDecodeError);
+      assert.throws(() => read(new ByteReader(new Uint8Array(input))), ProtocolDecodeError);
     });
   }
 });

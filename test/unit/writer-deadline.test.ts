@@ -9,8 +9,8 @@ import { Writer, WriteErrors } from '../../src/client/writer/index.ts';
 import { AbortedError, TimeoutError } from '../../src/protocol/errors.ts';
 import { Api, decodeRequestHeader, encodeResponseHeader, ErrorCode, apiByKey, type ProduceRequest } from '../../src/protocol/messages/index.ts';
 import { decodeRecordSet, type RecordBatch } from '../../src/protocol/records/index.ts';
-import { Reader } from '../../src/protocol/wire/reader.ts';
-import { Writer as ByteWriter } from '../../src/protocol/wire/writer.ts';
+import { ByteReader } from '../../src/protocol/wire/byte-reader.ts';
+import { ByteWriter } from '../../src/protocol/wire/byte-writer.ts';
 
 const td = new TextDecoder();
 const TOPIC = 't';
@@ -70,7 +70,7 @@ class FakeBroker {
     const apiKey = (frame[0] << 8) | frame[1];
     const version = (frame[2] << 8) | frame[3];
     const api = apiByKey(apiKey)!;
-    const r = new Reader(frame);
+    const r = new ByteReader(frame);
     const { correlationId } = decodeRequestHeader(r, api.requestHeaderVersion(version));
     const req = api.decodeRequest(r, version);
     let body: unknown;

@@ -4,7 +4,7 @@
 // streams) is a CorruptRecordError naming topic, partition and the batch's offset.
 import { CorruptRecordError, ProtocolDecodeError } from '../errors.ts';
 import { codecFor, type CompressionType } from '../compression/index.ts';
-import { Reader } from '../wire/reader.ts';
+import { ByteReader } from '../wire/byte-reader.ts';
 import * as L from './batch-layout.ts';
 import { crc32c } from './crc.ts';
 import { decodeLegacyMessage, LEGACY_MIN_SIZE } from './legacy.ts';
@@ -86,7 +86,7 @@ export async function decodeBatchV2(batch: Uint8Array, ctx: RecordSetContext = {
   }
 
   const records: KafkaRecord[] = new Array(count);
-  const r = new Reader(body);
+  const r = new ByteReader(body);
   const base = Number(baseTimestamp);
   const appendTime = logAppend ? new Date(Number(maxTimestamp)) : null;
   let i = 0;

@@ -3,9 +3,9 @@
 // compresses the records section (asynchronously, see compression/) and fills in the header and CRC.
 import { ProtocolEncodeError } from '../errors.ts';
 import { codecFor, type CompressionType } from '../compression/index.ts';
-import { Writer } from '../wire/writer.ts';
+import { ByteWriter } from '../wire/byte-writer.ts';
 import { uvarintSize, varintSize } from '../wire/varint.ts';
-import { utf8Length } from '../wire/writer.ts';
+import { utf8Length } from '../wire/byte-writer.ts';
 import * as L from './batch-layout.ts';
 import { crc32c } from './crc.ts';
 import type { RecordHeader, RecordInput, TimestampType } from './types.ts';
@@ -37,7 +37,7 @@ function bytesSize(b: Uint8Array | null): number {
 }
 
 export class RecordBatchBuilder {
-  private readonly w: Writer;
+  private readonly w: ByteWriter;
   private readonly opts: BatchOptions;
   private count = 0;
   private baseTimestamp = 0;
@@ -45,7 +45,7 @@ export class RecordBatchBuilder {
 
   constructor(opts: BatchOptions = {}, initialCapacity = 1024) {
     this.opts = opts;
-    this.w = new Writer(initialCapacity);
+    this.w = new ByteWriter(initialCapacity);
     this.w.reserve(L.HEADER_SIZE);
   }
 

@@ -4,7 +4,7 @@
 // RecordBatch so that callers see one shape for every format.
 import { CorruptRecordError, ProtocolDecodeError } from '../errors.ts';
 import { codecFor, type CompressionType } from '../compression/index.ts';
-import { Reader } from '../wire/reader.ts';
+import { ByteReader } from '../wire/byte-reader.ts';
 import { crc32 } from './crc.ts';
 import type { RecordSetContext } from './batch-decoder.ts';
 import type { KafkaRecord, RecordBatch } from './types.ts';
@@ -25,7 +25,7 @@ interface LegacyMessage {
 }
 
 function parse(msg: Uint8Array, ctx: RecordSetContext, outerOffset?: bigint): LegacyMessage {
-  const r = new Reader(msg);
+  const r = new ByteReader(msg);
   const offset = r.int64();
   r.int32(); // size: already checked by the caller
   const stored = r.uint32();

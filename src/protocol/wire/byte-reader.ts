@@ -7,7 +7,7 @@ import { unzigzag32, unzigzag64 } from './varint.ts';
 
 const decoder = new TextDecoder();
 
-export class Reader {
+export class ByteReader {
   readonly buf: Uint8Array;
   readonly view: DataView;
   offset: number;

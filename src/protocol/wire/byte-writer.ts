@@ -21,7 +21,7 @@ export function utf8Length(s: string): number {
   return n;
 }
 
-export class Writer {
+export class ByteWriter {
   buf: Uint8Array;
   private view: DataView;
   private pos = 0;

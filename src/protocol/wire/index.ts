@@ -1,4 +1,4 @@
-export { Reader } from './reader.ts';
-export { Writer, utf8Length } from './writer.ts';
+export { ByteReader } from './byte-reader.ts';
+export { ByteWriter, utf8Length } from './byte-writer.ts';
 export { ZERO_UUID, uuidFromString, uuidToString } from './uuid.ts';
 export { uvarintSize, varintSize, varlongSize, zigzag32, unzigzag32, zigzag64, unzigzag64 } from './varint.ts';

@@ -6,7 +6,7 @@ import {
   type ConsumerProtocolAssignment,
   type ConsumerProtocolSubscription,
 } from '../../../protocol/messages/index.ts';
-import { Reader, Writer } from '../../../protocol/wire/index.ts';
+import { ByteReader, ByteWriter } from '../../../protocol/wire/index.ts';
 import type { TopicPartition } from './assignors.ts';
 
 export const SUBSCRIPTION_VERSION = 3;
@@ -14,7 +14,7 @@ export const SUBSCRIPTION_VERSION = 3;
 export function encodeSubscription(topics: string[], owned: TopicPartition[], generationId: number): Uint8Array {
   const byTopic = new Map<string, number[]>();
   for (const tp of owned) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-  const w = new Writer(64);
+  const w = new ByteWriter(64);
   w.int16(SUBSCRIPTION_VERSION);
   ConsumerProtocolSubscriptionCodec.encode(w, SUBSCRIPTION_VERSION, {
     topics,
@@ -27,7 +27,7 @@ export function encodeSubscription(topics: string[], owned: TopicPartition[], ge
 }
 
 export function decodeSubscription(b: Uint8Array): ConsumerProtocolSubscription & { version: number } {
-  const r = new Reader(b);
+  const r = new ByteReader(b);
   const version = r.int16();
   // Newer versions only add fields at the end: read what this codec knows.
   const s = ConsumerProtocolSubscriptionCodec.decode(r, Math.min(version, ConsumerProtocolSubscriptionCodec.maxVersion));
@@ -36,7 +36,7 @@ export function decodeSubscription(b: Uint8Array): ConsumerProtocolSubscription 
 
 export function encodeAssignment(byTopic: Map<string, number[]>, version: number): Uint8Array {
   const v = Math.max(0, Math.min(version, ConsumerProtocolAssignmentCodec.maxVersion));
-  const w = new Writer(64);
+  const w = new ByteWriter(64);
   w.int16(v);
   ConsumerProtocolAssignmentCodec.encode(w, v, {
     assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
@@ -48,7 +48,7 @@ export function encodeAssignment(byTopic: Map<string, number[]>, version: number
 export function decodeAssignment(b: Uint8Array): ConsumerProtocolAssignment {
   // An empty assignment (the member got nothing, or the group is rebalancing) may come as zero bytes.
   if (b.length < 2) return { assignedPartitions: [], userData: null };
-  const r = new Reader(b);
+  const r = new ByteReader(b);
   const version = r.int16();
   return ConsumerProtocolAssignmentCodec.decode(r, Math.min(version, ConsumerProtocolAssignmentCodec.maxVersion));
 }
