@@ -1,18 +1,47 @@
 // mka in one minute: two Kafka clusters, a MultiWriter in Backup mode writing steadily while the primary
 // freezes and thaws, a MultiReader reading both clusters with per-cluster lag, and the same merged read
 // from the `mka` command line.
-//   npm run demo
+//   npm run demo              two fake clusters (mka/testing): only Node needed
+//   npm run demo -- --real    the local Kafka brokers (scripts/kafka.mjs)
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { Client, FirstOffset, MultiReader, MultiWriter, RWMode, TimeoutError, type WriterConfig } from '../src/index.ts';
+import { FakeCluster } from '../src/testing/index.ts';
 
-const { clusters } = JSON.parse(readFileSync(new URL('../.kafka/clusters.json', import.meta.url), 'utf8'));
-const A: string[] = clusters.a.bootstrap;
-const B: string[] = clusters.b.bootstrap;
+// The two clusters: by default mka/testing fakes inside this process (nothing but Node needed); with
+// --real the local brokers of scripts/kafka.mjs, frozen with SIGSTOP. The fake's freeze is the same
+// to a client: sockets stay open and nothing answers.
+interface Clusters {
+  A: string[];
+  B: string[];
+  freezeA(): Promise<void>;
+  thawA(): Promise<void>;
+  close(): Promise<void>;
+}
+async function realClusters(): Promise<Clusters> {
+  const { clusters } = JSON.parse(readFileSync(new URL('../.kafka/clusters.json', import.meta.url), 'utf8'));
+  const harness = (...args: string[]) => promisify(execFile)(process.execPath, ['scripts/kafka.mjs', ...args]).then(() => {});
+  // Whatever happens, no cluster is left frozen.
+  process.on('exit', () => execFileSync(process.execPath, ['scripts/kafka.mjs', 'thaw-all'], { stdio: 'ignore' }));
+  return { A: clusters.a.bootstrap, B: clusters.b.bootstrap, freezeA: () => harness('freeze-cluster', 'a'), thawA: () => harness('thaw-cluster', 'a'), close: async () => {} };
+}
+async function fakeClusters(): Promise<Clusters> {
+  const [a, b] = await Promise.all([FakeCluster.start({ brokers: 3 }), FakeCluster.start({ brokers: 1 })]);
+  return {
+    A: a.bootstrap,
+    B: b.bootstrap,
+    freezeA: async () => a.freeze(),
+    thawA: async () => a.thaw(),
+    close: async () => {
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  };
+}
+const real = process.argv.includes('--real');
+const clusters = real ? await realClusters() : await fakeClusters();
+const { A, B } = clusters;
 const topic = `demo-${Date.now().toString(36)}`;
-const harness = (...args: string[]) => new Promise<void>((resolve, reject) => execFile(process.execPath, ['scripts/kafka.mjs', ...args], (e) => (e ? reject(e) : resolve())));
-// Whatever happens, no cluster is left frozen.
-process.on('exit', () => execFileSync(process.execPath, ['scripts/kafka.mjs', 'thaw-all'], { stdio: 'ignore' }));
 const say = (s: string) => console.log(`${new Date().toISOString().slice(11, 23)}  ${s}`);
 
 for (const [name, brokers, rf] of [['A', A, 3], ['B', B, 1]] as const) {
@@ -52,34 +81,41 @@ function report(label: string) {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-await sleep(2000);
+await sleep(1000);
 report('both clusters up');
 // Frozen (SIGSTOP): sockets stay open and nothing answers, as in a partition or a long GC pause.
-say('freezing every broker of cluster A …');
-await harness('freeze-cluster', 'a');
-await sleep(4000);
+say(`freezing every broker of cluster A (${real ? 'SIGSTOP' : 'the fake stops answering'}) …`);
+await clusters.freezeA();
+await sleep(2500);
 report('while A is frozen');
 say('thawing cluster A …');
-await harness('thaw-cluster', 'a');
+await clusters.thawA();
 while (perCluster[0] === mark[0]) await sleep(100);
-await sleep(2000);
+await sleep(500);
 report('A back');
 writing = false;
 await stream;
 await writer.close();
 say(`written: ${written} messages, ${perCluster[0]} in A and ${perCluster[1]} in B, none lost`);
 
+// The same merged read from the command line, as a consumer group on both clusters at once, running
+// beside the MultiReader below (asynchronously: the fake clusters answer from this event loop).
+const cli = promisify(execFile)(
+  process.execPath,
+  ['bin/mka.mjs', 'consume', '-b', A.join(','), '-b', B.join(','), '-t', topic, '--group', 'demo-cli', '-e', '-q', '-f', '%c %p %o %s\n'],
+  { encoding: 'utf8', timeout: 60_000 },
+);
 // One partition reader per cluster and partition: a merged read of everything, duplicates dropped.
 const reader = new MultiReader(
   [0, 1, 2].flatMap((p) => [A, B].map((brokers) => ({ brokers, topic, partition: p, startOffset: FirstOffset, maxWaitMs: 100 }))),
   { dedupeHeader: 'mka-id' },
 );
 let read = 0;
-for (;;) {
+while (read < written) {
   try {
     read += (await reader.readMessage({ timeoutMs: 2000 })).length;
   } catch (e) {
-    if (e instanceof TimeoutError) break; // nothing more within 2 s: all read
+    if (e instanceof TimeoutError) break; // nothing more within 2 s: the count below says what is missing
     throw e;
   }
 }
@@ -87,13 +123,9 @@ const lags = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => reader.readLag(i)))
 say(`read back: ${read} distinct messages from both clusters; lag per cluster/partition: ${lags.map((l, i) => `${'AB'[i % 2]}/${Math.floor(i / 2)}=${l}`).join(' ')}`);
 await reader.close();
 
-// The same merged read from the command line, as a consumer group on both clusters at once.
-const lines = execFileSync(
-  process.execPath,
-  ['bin/mka.mjs', 'consume', '-b', A.join(','), '-b', B.join(','), '-t', topic, '--group', 'demo-cli', '-e', '-q', '-f', '%c %p %o %s\n'],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-).trim().split('\n');
+const lines = (await cli).stdout.trim().split('\n');
 const counts = new Map<string, number>();
 for (const l of lines) counts.set(l.split(' ')[0], (counts.get(l.split(' ')[0]) ?? 0) + 1);
 const byCluster = [...counts].map(([c, n]) => `${n} from ${c}`);
 say(`mka consume -b A -b B --group demo-cli -e -f '%c %p %o %s\\n': ${byCluster.join(', ')}; e.g. "${lines[0]}"`);
+await clusters.close();

@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { request } from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,8 @@ function alive(pid) {
 /** A throw-away CA and a certificate for 127.0.0.1/localhost, made with openssl (as scripts/kafka.mjs). */
 function makeTls(dir) {
   fs.mkdirSync(dir, { recursive: true });
+  const made = { ca: path.join(dir, 'ca.pem'), key: path.join(dir, 'broker.key'), cert: path.join(dir, 'broker.pem') };
+  if (Object.values(made).every((f) => fs.existsSync(f))) return made;
   const run = (args) => {
     const r = spawnSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
@@ -77,7 +80,7 @@ function makeTls(dir) {
   run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'broker.key', '-out', 'broker.csr', '-subj', '/CN=localhost']);
   fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   run(['x509', '-req', '-in', 'broker.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'broker.pem', '-days', '3650', '-extfile', 'san.ext']);
-  return { ca: path.join(dir, 'ca.pem'), key: path.join(dir, 'broker.key'), cert: path.join(dir, 'broker.pem') };
+  return made;
 }
 
 function clusterSpec(state, name) {
@@ -185,7 +188,8 @@ export async function up() {
   fs.mkdirSync(STATE_DIR, { recursive: true });
   let tls = null;
   try {
-    tls = makeTls(path.join(STATE_DIR, 'tls'));
+    // Outside the state folder, which `down` removes: key generation is most of a cold start.
+    tls = makeTls(path.join(os.homedir(), '.cache', 'mka', 'fake-tls'));
   } catch (e) {
     log(`no SSL listener: ${e.message}`);
   }
