@@ -238,7 +238,7 @@ export class Cluster {
       );
       if (r.errorCode === ErrorCode.REBOOTSTRAP_REQUIRED) this.rebootstrapAndFail(new KafkaProtocolError(r.errorCode, `Metadata from ${conn.remote}`));
       return r;
-    }, { ...this.retry, signal, until: Math.min(dl.at, performance.now() + (this.config.retryTimeoutMs ?? 30_000)) });
+    }, { ...this.retry, signal, until: Math.min(dl.at, this.retryUntil()) });
     this.checkClusterId(res);
     const next = ClusterMetadata.fromResponse(res, this.meta ?? undefined, topics === null);
     // Brokers that left the cluster keep no sockets open.
@@ -323,7 +323,7 @@ export class Cluster {
         {
           ...this.retry,
           signal,
-          until: Math.min(dl.at, opts.retryUntil ?? performance.now() + (this.config.retryTimeoutMs ?? 30_000)),
+          until: Math.min(dl.at, opts.retryUntil ?? this.retryUntil()),
           onRetry: (err) => {
             if (invalidatesMetadata(err) || err instanceof ConnectionError) this.invalidate();
           },
@@ -332,6 +332,11 @@ export class Cluster {
     } finally {
       dl.dispose();
     }
+  }
+
+  /** When a retry loop starting now gives up, at the latest (retryTimeoutMs, default 30 s). */
+  private retryUntil(): number {
+    return performance.now() + (this.config.retryTimeoutMs ?? 30_000);
   }
 
   /** Ends every reconnect backoff now (see ConnectionPool.redialNow). */

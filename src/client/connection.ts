@@ -161,14 +161,6 @@ export class Connection {
     return max;
   }
 
-  supports(api: ApiCodec<unknown, unknown>, minVersion = 0): boolean {
-    try {
-      return this.version(api) >= minVersion;
-    } catch {
-      return false;
-    }
-  }
-
   /** Sends one request and resolves with its decoded response. */
   async request<Req, Res>(api: ApiCodec<Req, Res>, body: Encodable<Req>, options: RequestOptions = {}): Promise<Res> {
     while (this.gate) await this.gate;

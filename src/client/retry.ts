@@ -1,6 +1,14 @@
-// The one retry policy of the client: bounded attempts, exponential backoff with full jitter, driven by
-// each error's `retriable` flag (from Kafka's error table for broker errors). Callers say what to do
-// between attempts (refresh metadata, pick another broker); the policy only decides whether and when.
+// Retrying, in one place for what is shared: each error's `retriable` flag (from Kafka's error table for
+// broker errors), `backoff()` (exponential with full jitter) and `withRetry()`, the loop of single
+// requests (every Cluster/Client call: metadata, admin, offsets, coordinator lookups). Callers say what
+// to do between attempts (refresh metadata, pick another broker); the policy decides whether and when.
+// Three loops retry in their own terms, on the same flag and backoff, because a retry means something
+// else there:
+//   produce  writer/outcome.ts decides per partition (retry, split, fail); writer/sender.ts re-queues
+//            the batch with its sequence numbers, until each message's write deadline;
+//   fetch    reader/fetcher.ts takes a partition out on NOT_LEADER_OR_FOLLOWER and the like, refreshes
+//            metadata and fetches it again after a backoff;
+//   groups   reader/group/*membership.ts rejoin after a backoff.
 import { KafkaError, KafkaProtocolError } from '../protocol/errors.ts';
 import { abortError } from './deadline.ts';
 

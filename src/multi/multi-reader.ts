@@ -4,6 +4,7 @@
 // partitions drop it). In group mode readMessage returns a cluster's messages once that cluster's group
 // has committed them, each cluster on its own: a slow or frozen cluster never holds back the others. A
 // cluster whose reader fails is set aside (the others go on) and tried again after a backoff.
+import { checkClusterIndex } from './cluster-index.ts';
 import { Reader, type Message, type PartitionLag, type ReaderConfig, type ReaderStats } from '../client/reader/index.ts';
 import { FirstOffset, LastOffset } from '../client/reader/config.ts';
 import { AbortedError, ClosedError, KafkaError, TimeoutError } from '../protocol/errors.ts';
@@ -34,10 +35,6 @@ export interface MultiReaderOptions {
 export interface ReadOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
-}
-
-function checkIndex(i: number, n: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`cluster index ${i} is out of range 0..${n - 1}`);
 }
 
 /** Resolves after the work already queued (promise jobs, ready I/O) has run, without a timer's clamp. */
@@ -94,7 +91,7 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
   async commitMessages(...messages: MultiMessage[]): Promise<void> {
     const byCluster = new Map<number, MultiMessage[]>();
     for (const m of messages) {
-      checkIndex(m.cluster, this.slots.length);
+      checkClusterIndex(m.cluster, this.slots.length);
       byCluster.set(m.cluster, [...(byCluster.get(m.cluster) ?? []), m]);
     }
     await Promise.all([...byCluster].map(([c, ms]) => this.slots[c].source.commitMessages(...ms)));
@@ -210,7 +207,7 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
   // ------------------------------------------------------------------- per-cluster, kafka-go style
 
   private slot(i: number): ClusterSlot<MultiMessage> {
-    checkIndex(i, this.slots.length);
+    checkClusterIndex(i, this.slots.length);
     return this.slots[i];
   }
 

@@ -1,4 +1,4 @@
-// MultiWriter: one Writer per cluster behind the seed's RWMode. Backup writes to the primary while it
+// MultiWriter: one Writer per cluster, spreading writes by RWMode. Backup writes to the primary while it
 // is healthy and to a standby otherwise, failing back when probes find the primary healthy again;
 // MultiRW rotates over healthy clusters; Mirror writes every message to every cluster.
 //
@@ -7,6 +7,7 @@
 // attempt is stopped (handover) and its unwritten messages go to the next healthy cluster at once, so
 // nothing stays stranded on a frozen or dead cluster. Stopping an attempt is told apart from the
 // caller's abort (reject, no failover) and from the deadline (reject with TimeoutError).
+import { checkClusterIndex } from './cluster-index.ts';
 import { Client } from '../client/client.ts';
 import { Writer } from '../client/writer/writer.ts';
 import type { WriterConfig, WriterMessage, WriteResult } from '../client/writer/config.ts';
@@ -50,10 +51,6 @@ interface Outcome {
   /** Message k was in a request on the wire: if unwritten, the cluster may have it all the same. */
   sent: boolean[];
   stopped: StopReason | null;
-}
-
-function checkIndex(i: number, n: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`cluster index ${i} is out of range 0..${n - 1}`);
 }
 
 /** Errors that say the cluster is in trouble (so another cluster may take the message). */
@@ -295,7 +292,7 @@ export class MultiWriter {
 
   /** The Writer stats of cluster i (snapshot-and-reset, as Writer.stats()). */
   stats(i: number): WriterStats {
-    checkIndex(i, this.writers.length);
+    checkClusterIndex(i, this.writers.length);
     return this.writers[i].stats();
   }
 
@@ -311,7 +308,7 @@ export class MultiWriter {
 
   /** Pins cluster i healthy or unhealthy for routing (null: automatic again). Pinning it down hands its calls over. */
   forceHealth(i: number, state: HealthState | null): void {
-    checkIndex(i, this.writers.length);
+    checkClusterIndex(i, this.writers.length);
     this.health.force(i, state);
   }
 

@@ -1,4 +1,4 @@
-// How a MultiWriter spreads writes over its clusters (the seed's RWMode, plus Mirror).
+// How a MultiWriter spreads writes over its clusters.
 export const RWMode = {
   /** Each write goes to the next healthy cluster in round-robin order; a failed write tries the others. */
   MultiRW: 'multi-rw',

@@ -2,6 +2,7 @@
 // fetch offset (a batch starts before it) are skipped, control batches are skipped, and with
 // read_committed the records of aborted transactions are dropped.
 import { decodeRecordSet, type RecordBatch } from '../../protocol/records/index.ts';
+import { LOG_OVERHEAD } from '../../protocol/records/batch-layout.ts';
 
 export interface MessageHeader {
   key: string;
@@ -38,7 +39,6 @@ export function messageBytes(m: Message): number {
   return n;
 }
 
-const LOG_OVERHEAD = 12; // baseOffset int64 + length int32
 
 /**
  * Splits a record set into complete batches without decoding them, so that a big response is decoded

@@ -33,13 +33,6 @@ function nativeDecompress(data: Uint8Array, options: zlib.ZlibOptions): Promise<
   return typeof fn === 'function' ? callZlib(fn, data, options) : undefined;
 }
 
-export function nativeZstd(): { compress: boolean; decompress: boolean } {
-  return {
-    compress: typeof zstdZlib.zstdCompress === 'function',
-    decompress: typeof zstdZlib.zstdDecompress === 'function',
-  };
-}
-
 interface Fzstd {
   decompress(data: Uint8Array, buf?: Uint8Array): Uint8Array;
   Decompress: new (ondata?: (data: Uint8Array, final?: boolean) => unknown) => {

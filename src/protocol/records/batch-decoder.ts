@@ -19,7 +19,7 @@ export interface RecordSetContext {
   verifyCrc?: boolean;
 }
 
-export const DEFAULT_MAX_DECOMPRESSED = 128 * 1024 * 1024;
+export { DEFAULT_MAX_DECOMPRESSED } from './batch-layout.ts';
 const NO_HEADERS: RecordHeader[] = [];
 
 function corrupt(ctx: RecordSetContext, offset: bigint | undefined, message: string, cause?: unknown): CorruptRecordError {
@@ -75,7 +75,7 @@ export async function decodeBatchV2(batch: Uint8Array, ctx: RecordSetContext = {
   let body = batch.subarray(L.HEADER_SIZE);
   if (count < 0 || (compression === 0 && count > body.length)) throw corrupt(ctx, baseOffset, `record count ${count} does not fit the batch`);
   if (compression !== 0) {
-    const cap = ctx.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED;
+    const cap = ctx.maxDecompressedBytes ?? L.DEFAULT_MAX_DECOMPRESSED;
     try {
       body = await codecFor(compression).decompress(body, cap);
     } catch (e) {

@@ -4,6 +4,8 @@ export const BASE_OFFSET = 0;
 export const BATCH_LENGTH = 8;
 /** Bytes before (and including) the batch length field; batchLength counts the bytes after them. */
 export const LOG_OVERHEAD = 12;
+/** Default bound on one batch's decompressed size: a small compressed batch cannot claim gigabytes. */
+export const DEFAULT_MAX_DECOMPRESSED = 128 * 1024 * 1024;
 export const PARTITION_LEADER_EPOCH = 12;
 export const MAGIC = 16;
 export const CRC = 17;

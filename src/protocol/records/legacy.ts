@@ -5,6 +5,7 @@
 import { CorruptRecordError, ProtocolDecodeError } from '../errors.ts';
 import { codecFor, type CompressionType } from '../compression/index.ts';
 import { ByteReader } from '../wire/byte-reader.ts';
+import { DEFAULT_MAX_DECOMPRESSED, LOG_OVERHEAD } from './batch-layout.ts';
 import { crc32 } from './crc.ts';
 import type { RecordSetContext } from './batch-decoder.ts';
 import type { KafkaRecord, RecordBatch } from './types.ts';
@@ -12,7 +13,6 @@ import type { KafkaRecord, RecordBatch } from './types.ts';
 /** Smallest legacy message of each magic: log overhead 12 + crc 4 + magic 1 + attrs 1 + [ts 8] + key 4 + value 4. */
 export const LEGACY_MIN_SIZE = [26, 34] as const;
 const TIMESTAMP_TYPE_BIT = 0x08;
-const DEFAULT_MAX_DECOMPRESSED = 128 * 1024 * 1024;
 
 interface LegacyMessage {
   offset: bigint;
@@ -51,9 +51,9 @@ function splitInner(data: Uint8Array, ctx: RecordSetContext, outerOffset: bigint
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   while (pos < data.length) {
-    if (data.length - pos < 12) throw new ProtocolDecodeError(`${data.length - pos} stray bytes after the inner messages`);
+    if (data.length - pos < LOG_OVERHEAD) throw new ProtocolDecodeError(`${data.length - pos} stray bytes after the inner messages`);
     const size = v.getInt32(pos + 8);
-    const total = 12 + size;
+    const total = LOG_OVERHEAD + size;
     if (size < 0 || total > data.length - pos) throw new ProtocolDecodeError(`inner message size ${size} runs past the wrapper`);
     const magic = data[pos + 16];
     if ((magic !== 0 && magic !== 1) || total < LEGACY_MIN_SIZE[magic]) throw new ProtocolDecodeError(`inner message of magic ${magic} and ${total} bytes`);

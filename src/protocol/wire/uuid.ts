@@ -1,6 +1,6 @@
 // Kafka's Uuid in its string form: the 16 bytes as URL-safe base64 without padding (22 characters),
 // as the Java Uuid.toString prints it and as Kafka's tools show topic ids.
-import { ProtocolDecodeError, ProtocolEncodeError } from '../errors.ts';
+import { ProtocolEncodeError } from '../errors.ts';
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
@@ -38,6 +38,3 @@ export function uuidFromString(s: string, out: Uint8Array, at: number): void {
   }
 }
 
-export function checkUuidBytes(remaining: number, offset: number): void {
-  if (remaining < 16) throw new ProtocolDecodeError(`uuid needs 16 bytes, ${remaining} left at offset ${offset}`, undefined, undefined, undefined, offset);
-}
