@@ -9,6 +9,9 @@ import { groupCall } from './group-call.ts';
 import { Cluster, type CallOptions, type ClusterConfig, type BrokerInfo, type TopicInfo } from './cluster.ts';
 import { Coordinators } from './coordinator.ts';
 import { allTopicIds, topicIds } from './topic-ids.ts';
+import { EARLIEST, LATEST, listPartitionOffsets, type PartitionOffset } from './list-offsets.ts';
+
+export type { PartitionOffset } from './list-offsets.ts';
 
 export type ClientConfig = ClusterConfig;
 
@@ -25,13 +28,6 @@ export interface CreateTopicSpec {
 
 /** Where to look up an offset: the log start, the log end, or the first offset at or after a time. */
 export type OffsetSpec = 'earliest' | 'latest' | Date;
-
-export interface PartitionOffset {
-  partition: number;
-  offset: bigint;
-  timestamp: Date | null;
-  leaderEpoch: number;
-}
 
 export interface CommittedOffset {
   topic: string;
@@ -78,7 +74,6 @@ function brokerTimeout(opts: Required<CallOptions>): number {
 
 // DescribeConfigs ConfigSource: DEFAULT_CONFIG (the broker's built-in default).
 const CONFIG_SOURCE_DEFAULT = 5;
-const TIMESTAMP = { latest: -1n, earliest: -2n } as const;
 
 export class Client {
   /** The engine: metadata, connections, retry. Writer and Reader use the same class, one per cluster. */
@@ -252,36 +247,9 @@ export class Client {
     spec: OffsetSpec,
     opts: Required<CallOptions> & { partitions?: number[]; readCommitted?: boolean },
   ): Promise<Map<number, PartitionOffset>> {
-    const t = await this.cluster.topic(topic, opts);
-    const partitions = opts.partitions ?? t.partitions.map((p) => p.partition);
-    const timestamp = spec instanceof Date ? BigInt(spec.getTime()) : TIMESTAMP[spec];
-    const out = new Map<number, PartitionOffset>();
-    await Promise.all(
-      (await this.singlePartitions(topic, partitions, opts)).map(async (parts) => {
-        const res = await this.cluster.call(
-          (o) => this.cluster.leaderConnection(topic, parts[0], 'admin', o),
-          Api.ListOffsets,
-          {
-            replicaId: -1,
-            isolationLevel: opts.readCommitted ? 1 : 0,
-            topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
-            timeoutMs: brokerTimeout(opts),
-          },
-          { ...opts, check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `${topic}/${p.partitionIndex}`))) },
-        );
-        for (const rt of res.topics) {
-          for (const p of rt.partitions) {
-            out.set(p.partitionIndex, {
-              partition: p.partitionIndex,
-              offset: p.offset ?? -1n,
-              timestamp: p.timestamp !== undefined && p.timestamp >= 0n ? new Date(Number(p.timestamp)) : null,
-              leaderEpoch: p.leaderEpoch ?? -1,
-            });
-          }
-        }
-      }),
-    );
-    return out;
+    const partitions = opts.partitions ?? (await this.cluster.topic(topic, opts)).partitions.map((p) => p.partition);
+    const timestamp = spec instanceof Date ? BigInt(spec.getTime()) : spec === 'earliest' ? EARLIEST : LATEST;
+    return listPartitionOffsets(this.cluster, topic, partitions, timestamp, { ...opts, brokerTimeoutMs: brokerTimeout(opts) });
   }
 
   /** Deletes records before the given offsets; resolves with each partition's new log start offset. */

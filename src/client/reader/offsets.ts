@@ -1,12 +1,9 @@
-// Offset lookups a Reader needs from partition leaders: log start, log end (high watermark or last
-// stable offset) and the first offset at or after a time.
-import { Api, ErrorCode } from '../../protocol/messages/index.ts';
-import { KafkaProtocolError } from '../../protocol/errors.ts';
+// The Reader's offset lookups (log start, log end, first offset at a time) as plain offsets, through
+// the client's one ListOffsets implementation.
 import type { CallOptions, Cluster } from '../cluster.ts';
+import { listPartitionOffsets } from '../list-offsets.ts';
 
-/** ListOffsets timestamps with a special meaning. */
-export const EARLIEST = -2n;
-export const LATEST = -1n;
+export { EARLIEST, LATEST } from '../list-offsets.ts';
 
 /**
  * The offset per partition for `timestamp` (EARLIEST, LATEST or epoch ms); -1n where no record is at
@@ -20,34 +17,6 @@ export async function listOffsets(
   isolationLevel: 0 | 1,
   opts: CallOptions = {},
 ): Promise<Map<number, bigint>> {
-  const t = await cluster.topic(topic, opts);
-  const byLeader = new Map<number, number[]>();
-  for (const p of partitions) {
-    const info = t.partitions.find((x) => x.partition === p);
-    if (!info) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${p} does not exist`);
-    byLeader.set(info.leader, [...(byLeader.get(info.leader) ?? []), p]);
-  }
-  const out = new Map<number, bigint>();
-  await Promise.all(
-    [...byLeader.values()].map(async (parts) => {
-      const res = await cluster.call(
-        (o) => cluster.leaderConnection(topic, parts[0], 'admin', o),
-        Api.ListOffsets,
-        {
-          replicaId: -1,
-          isolationLevel,
-          topics: [{ name: topic, partitions: parts.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
-          timeoutMs: opts.timeoutMs ?? 30_000,
-        },
-        {
-          ...opts,
-          check: (r) => {
-            for (const rt of r.topics) for (const p of rt.partitions) if (p.errorCode) throw new KafkaProtocolError(p.errorCode, `ListOffsets ${topic}/${p.partitionIndex}`);
-          },
-        },
-      );
-      for (const rt of res.topics) for (const p of rt.partitions) out.set(p.partitionIndex, p.offset);
-    }),
-  );
-  return out;
+  const found = await listPartitionOffsets(cluster, topic, partitions, timestamp, { ...opts, readCommitted: isolationLevel === 1 });
+  return new Map([...found].map(([p, o]) => [p, o.offset]));
 }
