@@ -226,10 +226,10 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
   }
 
   /** Asks cluster i's partition leader for the log end: its distance from offset(i). */
-  readLag(i: number, opts: ReadOptions = {}): Promise<bigint> {
+  async readLag(i: number, opts: ReadOptions = {}): Promise<bigint> {
     const s = this.slot(i);
     this.checkOpen();
-    if (s.group) return Promise.reject(new KafkaError('readLag is for partition readers; use groupLag with a group', false));
+    if (s.group) throw new KafkaError('readLag is for partition readers; use groupLag with a group', false);
     return s.readLag(opts);
   }
 
@@ -237,7 +237,7 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
    * Cluster i's group lag per assigned topic and partition: committed offset, position (the next
    * message this MultiReader returns), high watermark, last stable offset, and lag from the position.
    */
-  groupLag(i: number, opts: ReadOptions = {}): Promise<Map<string, Map<number, PartitionLag>>> {
+  async groupLag(i: number, opts: ReadOptions = {}): Promise<Map<string, Map<number, PartitionLag>>> {
     const s = this.slot(i);
     this.checkOpen();
     return s.groupLag(opts);
@@ -247,22 +247,22 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
    * The next message of cluster i is the one at `offset` (or FirstOffset / LastOffset). Partition
    * readers only. Resolves once the reader has moved.
    */
-  setOffset(i: number, offset: bigint): Promise<void> {
+  async setOffset(i: number, offset: bigint): Promise<void> {
     const s = this.slot(i);
     this.checkOpen();
     // Checked before the slot forgets what it holds: a refused seek must not drop messages.
-    if (s.group) return Promise.reject(new KafkaError('setOffset is for partition readers; a group reader starts at committed offsets', false));
+    if (s.group) throw new KafkaError('setOffset is for partition readers; a group reader starts at committed offsets', false);
     if (offset < 0n && offset !== FirstOffset && offset !== LastOffset) {
-      return Promise.reject(new KafkaError(`offset ${offset} is neither an offset nor FirstOffset/LastOffset`, false));
+      throw new KafkaError(`offset ${offset} is neither an offset nor FirstOffset/LastOffset`, false);
     }
     return s.setOffset(offset);
   }
 
   /** The next message of cluster i is the first at or after `t` (the log end when there is none). */
-  setOffsetAt(i: number, t: Date, opts: ReadOptions = {}): Promise<void> {
+  async setOffsetAt(i: number, t: Date, opts: ReadOptions = {}): Promise<void> {
     const s = this.slot(i);
     this.checkOpen();
-    if (s.group) return Promise.reject(new KafkaError('setOffsetAt is for partition readers', false));
+    if (s.group) throw new KafkaError('setOffsetAt is for partition readers', false);
     return s.setOffsetAt(t, opts);
   }
 

@@ -162,6 +162,21 @@ async function readUntil(mr: MultiReader, n: number, read: 'readMessage' | 'fetc
 }
 
 describe('MultiReader merge (fake readers)', () => {
+  it('methods that return a Promise reject, never throw, on a bad cluster index or a closed reader', async () => {
+    const { mr } = setup(['partition']);
+    const calls = [() => mr.readLag(3), () => mr.groupLag(-1), () => mr.setOffset(1.5, 0n), () => mr.setOffsetAt(9, new Date())];
+    for (const call of calls) {
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (p = call()));
+      await assert.rejects(p!, RangeError);
+    }
+    assert.throws(() => mr.lag(3), RangeError, 'synchronous methods throw');
+    await mr.close();
+    let closed: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => (closed = mr.readLag(0)));
+    await assert.rejects(closed!, /closed/);
+  });
+
   it('offset and lag count the messages returned, not those fetched ahead', async () => {
     const { mr, fakes } = setup(['partition'], { maxPerCluster: 5 });
     fakes[0].append(10);

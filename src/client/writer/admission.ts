@@ -101,8 +101,10 @@ export class Admission {
       try {
         // After the room check: a stateful balancer (round-robin) must be asked once per message.
         const list = this.partitionList(t);
-        const partition = this.cfg.balancer.balance({ key: entry.key, value: entry.value }, list);
-        if (!list.includes(partition)) throw new KafkaError(`balancer chose partition ${partition}, which ${topic} does not have`, false);
+        const partition = m.partition ?? this.cfg.balancer.balance({ key: entry.key, value: entry.value }, list);
+        if (!list.includes(partition)) {
+          throw new KafkaError(`${m.partition === undefined ? 'balancer chose' : `message ${i} names`} partition ${partition}, which ${topic} does not have (it has ${list.length})`, false);
+        }
         this.acc.append(this.acc.partition(topic, partition), entry);
       } catch (e) {
         this.refuse(call, i, asError(e));

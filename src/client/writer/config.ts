@@ -4,7 +4,7 @@ import type { ClusterConfig } from '../cluster.ts';
 import type { Balancer } from './balancers.ts';
 import { Murmur2Balancer } from './balancers.ts';
 
-import type { CompressionName } from '../../protocol/compression/index.ts';
+import { checkCanCompress, parseCompression, type CompressionName } from '../../protocol/compression/index.ts';
 
 /** none: no answer awaited (0); leader: the leader wrote it (1); all: every in-sync replica has it (-1). */
 export type RequiredAcks = 'none' | 'leader' | 'all';
@@ -19,6 +19,8 @@ export interface WriterMessage {
   headers?: { key: string; value: Uint8Array | string | null }[];
   /** Record timestamp; default: now. */
   time?: Date;
+  /** The partition to write to; the writer's balancer picks one when this is left out. */
+  partition?: number;
 }
 
 /** Where a message landed. */
@@ -69,6 +71,8 @@ export type ResolvedWriterConfig = Required<
 > & WriterConfig;
 
 export function resolveWriterConfig(c: WriterConfig): ResolvedWriterConfig {
+  // A compression this runtime cannot do fails here, not on every write.
+  checkCanCompress(parseCompression(c.compression ?? 'none'));
   const requiredAcks = c.requiredAcks ?? 'all';
   const idempotent = (c.idempotent ?? true) && requiredAcks === 'all';
   return {

@@ -29,6 +29,13 @@ export function codecFor(type: CompressionType): CompressionCodec {
   return codec;
 }
 
+/** Throws (KafkaError, not retriable) when the codec registered for `type` cannot compress here. */
+export function checkCanCompress(type: CompressionType): void {
+  if (type === 0) return;
+  const why = codecFor(type).compressUnavailable?.() ?? null;
+  if (why !== null) throw new KafkaError(why, false);
+}
+
 /** Replaces the codec for a type; registering the built-in codec again (from builtinCodec) restores it. */
 export function registerCodec(type: CodecType, codec: CompressionCodec): void {
   if (type !== 1 && type !== 2 && type !== 3 && type !== 4) {

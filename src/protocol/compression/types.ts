@@ -14,4 +14,6 @@ export interface CompressionCodec {
   compress(data: Uint8Array): Promise<Uint8Array>;
   /** maxOutput: reject (CorruptRecordError) as soon as output would exceed this many bytes — size-bomb guard. */
   decompress(data: Uint8Array, maxOutput: number): Promise<Uint8Array>;
+  /** Why compress() cannot work in this runtime, or null; asked when a Writer is made, so it fails there. */
+  compressUnavailable?(): string | null;
 }

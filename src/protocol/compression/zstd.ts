@@ -141,17 +141,17 @@ async function decompressPure(data: Uint8Array, bound: number, maxOutput: number
   return streamDecompress(lib, data, maxOutput);
 }
 
+const NO_ZSTD_COMPRESSION = 'zstd compression is not available in this runtime (needs Node >= 22.15); register a codec with registerCodec(4, …)';
+
 export const zstdCodec: CompressionCodec = {
   name: 'zstd',
   async compress(data) {
     const fn = zstdZlib.zstdCompress;
-    if (typeof fn !== 'function') {
-      throw new KafkaError(
-        'zstd compression is not available in this runtime (needs Node >= 22.15); register a codec with registerCodec(4, …)',
-        false,
-      );
-    }
+    if (typeof fn !== 'function') throw new KafkaError(NO_ZSTD_COMPRESSION, false);
     return plain(await callZlib(fn, data, {}));
+  },
+  compressUnavailable() {
+    return typeof zstdZlib.zstdCompress === 'function' ? null : NO_ZSTD_COMPRESSION;
   },
   async decompress(data, maxOutput) {
     checkLimit(maxOutput);
