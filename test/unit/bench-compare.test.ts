@@ -50,9 +50,12 @@ describe('bench drivers', () => {
     rec.record(stamped(now + 5000)); // after the window
     rec.record(Buffer.alloc(4)); // too short to carry a stamp
     const r = rec.result();
+    // Each latency is taken when it is recorded: the loop's own duration (long on a loaded machine)
+    // adds to them, so that much more is allowed above.
+    const drift = nowMs() - now;
     assert.equal(r.count, 1000);
-    assert.ok(Math.abs(r.p50 - 500) < 20, `p50 ${r.p50}`);
-    assert.ok(Math.abs(r.p99 - 990) < 20, `p99 ${r.p99}`);
+    assert.ok(r.p50 > 480 && r.p50 < 520 + drift, `p50 ${r.p50} (loop took ${drift} ms)`);
+    assert.ok(r.p99 > 970 && r.p99 < 1010 + drift, `p99 ${r.p99} (loop took ${drift} ms)`);
     assert.ok(r.p999 >= r.p99 && r.max >= r.p999);
   });
 });
