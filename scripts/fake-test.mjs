@@ -2,7 +2,9 @@
 // `npm run test:fake`: the integration suite against mka/testing fake clusters instead of Kafka.
 // Starts the fakes (scripts/fake-kafka.mjs) when none run, runs the named test files (default: every
 // integration test and test/fake) with MKA_KAFKA_FAKE=1, and stops the fakes it started, whatever happened.
-//   node scripts/fake-test.mjs [files...]
+// --runtime deno|bun runs them with that runtime's own test runner instead of Node's (both run
+// node:test suites; the fakes themselves stay Node processes, as a user's broker would be elsewhere).
+//   node scripts/fake-test.mjs [--runtime node|deno|bun] [files...]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +15,11 @@ process.env.MKA_KAFKA_FAKE = '1';
 process.env.MKA_KAFKA_STATE ||= path.join(ROOT, '.kafka-fake');
 const { down, status, up } = await import('./fake-kafka.mjs');
 
-const named = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const argv = process.argv.slice(2);
+const rt = argv.indexOf('--runtime');
+const runtime = rt >= 0 ? argv.splice(rt, 2)[1] : 'node';
+if (!['node', 'deno', 'bun'].includes(runtime)) throw new Error(`--runtime takes node, deno or bun, not ${runtime}`);
+const named = argv.filter((a) => !a.startsWith('--'));
 const testFiles = (dir) =>
   fs
     .readdirSync(path.join(ROOT, dir), { recursive: true })
@@ -40,12 +46,15 @@ let code = 1;
 try {
   if (!(await status()).running) started = await up();
   const t0 = Date.now();
-  code = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: process.env,
-  }).status ?? 1;
-  console.error(`[test:fake] ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s against fake clusters`);
+  const bin = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+  const command = {
+    node: [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+    // Deno and Bun run one file at a time by default, as Node's runner is told to here.
+    deno: [bin('deno'), 'test', '--no-check', '--allow-all', '--quiet', ...files],
+    bun: [bin('bun'), 'test', '--timeout', '600000', ...files],
+  }[runtime];
+  code = spawnSync(command[0], command.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, MKA_RUNTIME: runtime } }).status ?? 1;
+  console.error(`[test:fake] ${files.length} files on ${runtime} in ${((Date.now() - t0) / 1000).toFixed(1)} s against fake clusters`);
 } finally {
   await stop();
 }

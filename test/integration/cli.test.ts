@@ -29,7 +29,8 @@ interface Run {
 /** Starts mka; `result` settles when it exits. A process still running after limitMs is killed and fails the test. */
 function start(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; limitMs?: number; command?: string[] } = {}): { child: ChildProcess; result: Promise<Run> } {
   const t0 = performance.now();
-  const [cmd, ...pre] = opts.command ?? [process.execPath, BUNDLE];
+  // Under Deno the runtime needs its run command and permissions (a bare `deno file` may not read the environment).
+  const [cmd, ...pre] = opts.command ?? (process.versions.deno ? [process.execPath, 'run', '-A', BUNDLE] : [process.execPath, BUNDLE]);
   const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const result = new Promise<Run>((resolvePromise, reject) => {
     const out: Buffer[] = [];
@@ -208,7 +209,7 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     const refused = await mka(['groups', 'reset', '-b', A, '-g', group, '--to-earliest', '--execute']);
     assert.equal(refused.code, 1);
     assert.match(refused.err, /group \S+ on \S+ is Stable with 1 member\(s\): stop its consumers before a reset/);
-    member.child.kill('SIGINT');
+    process.kill(member.child.pid!, 'SIGINT'); // not child.kill: Deno's sends another signal
     const ended = await member.result;
     assert.equal(ended.code, 0, ended.err);
     assert.equal(lines(ended).length, 18, 'the member printed what was left after the first 12');
