@@ -323,6 +323,13 @@ export class FakeCluster {
     return this.state.offsets.get(group)?.get(`${topic}\u0000${partition}`)?.offset;
   }
 
+  /** Incremental fetch sessions (KIP-227) a broker holds open. */
+  fetchSessions(broker: number): number {
+    const b = this.state.brokers.get(broker);
+    if (!b) throw new RangeError(`no broker ${broker}`);
+    return b.fetchSessions.size;
+  }
+
   /** Names of the APIs the cluster lists in ApiVersions. */
   get apis(): string[] {
     return this.services.listed().map((k) => apiByKey(k.apiKey)!.name);

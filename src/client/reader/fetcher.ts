@@ -8,6 +8,8 @@ import { ZERO_UUID } from '../../protocol/wire/index.ts';
 import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import type { Cluster } from '../cluster.ts';
 import { backoff } from '../retry.ts';
+import { deadline } from '../deadline.ts';
+import { FetchSession, isSessionError, type WantedPartition } from './fetch-session.ts';
 import { FirstOffset, LastOffset, type ResolvedReaderConfig } from './config.ts';
 import { AbortFilter, ASSIGNMENT, batchSlices, decodeSlice, nextOffsetAfter, type StampedMessage } from './message.ts';
 import { EARLIEST, LATEST, listOffsets } from './offsets.ts';
@@ -51,6 +53,8 @@ interface SentFetch {
 export class Fetcher {
   private readonly parts = new Map<string, PartitionState>();
   private readonly loops = new Map<number, object>();
+  /** KIP-227 session per broker node: outlives a loop, so a loop restarted for the node goes on incrementally. */
+  private readonly sessions = new Map<number, FetchSession>();
   private readonly abort = new AbortController();
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
   private reconciling = false;
@@ -136,6 +140,28 @@ export class Fetcher {
       p.epoch++;
     }
     this.parts.clear();
+  }
+
+  /**
+   * Ends the broker-side fetch sessions (epoch -1) so that they do not hold slots of the broker's
+   * session cache until it evicts them. Best effort, within `timeoutMs`. Sent on the control
+   * connection: the fetch connection may still carry a long poll, which the broker answers first.
+   */
+  async closeSessions(timeoutMs: number): Promise<void> {
+    const d = deadline({ timeoutMs }, timeoutMs, 'closing fetch sessions');
+    const close = async (node: number, session: FetchSession) => {
+      const fields = session.closing();
+      if (!fields) return;
+      const conn = await this.cluster.brokerConnection(node, 'control', { signal: d.signal });
+      const request = { ...fields, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 0, isolationLevel: this.config.isolationLevel, topics: [], forgottenTopicsData: [], rackId: '' };
+      await conn.request(Api.Fetch, request, { signal: d.signal, timeoutMs: d.remaining() });
+    };
+    try {
+      await Promise.all([...this.sessions].map(([node, session]) => close(node, session).catch(() => {})));
+    } finally {
+      d.dispose();
+      this.sessions.clear();
+    }
   }
 
   // ------------------------------------------------------------------------------------- leaders
@@ -264,6 +290,8 @@ export class Fetcher {
           await this.handleFetch(node, sent, res);
         } catch (e) {
           if (this.stopped) return;
+          // The broker lost the session or its sequence: the session already starts over with a full fetch.
+          if (e instanceof KafkaProtocolError && isSessionError(e.code)) continue;
           this.counters.errors++;
           if (e instanceof TimeoutError) this.counters.timeouts++;
           // Not retriable and not a sign of stale metadata (a refused password, a missing ACL, a version
@@ -342,18 +370,14 @@ export class Fetcher {
     const version = conn.version(Api.Fetch);
     const meta = this.cluster.current;
     const snapshot: SentFetch['snapshot'] = new Map();
-    const topics = new Map<string, { topic: string; topicId: string; partitions: Encodable<FetchRequestFetchPartition>[] }>();
+    const wanted: WantedPartition[] = [];
     const byId = new Map<string, string>();
     for (const p of parts) {
       const offset = at?.get(p) ?? p.position;
       snapshot.set(key(p.topic, p.partition), { p, epoch: p.epoch, offset });
-      let t = topics.get(p.topic);
-      if (!t) {
-        const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
-        topics.set(p.topic, (t = { topic: p.topic, topicId, partitions: [] }));
-        byId.set(topicId, p.topic);
-      }
-      t.partitions.push({
+      const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
+      byId.set(topicId, p.topic);
+      const fields: Encodable<FetchRequestFetchPartition> = {
         partition: p.partition,
         currentLeaderEpoch: p.leaderEpoch,
         fetchOffset: offset,
@@ -361,8 +385,12 @@ export class Fetcher {
         logStartOffset: -1n,
         partitionMaxBytes: this.config.partitionMaxBytes,
         replicaDirectoryId: ZERO_UUID,
-      });
+      };
+      wanted.push({ topic: p.topic, topicId, partition: p.partition, fields });
     }
+    let session = this.sessions.get(node);
+    if (!session) this.sessions.set(node, (session = new FetchSession(this.config.fetchSessions)));
+    const s = session.next(wanted, version);
     const t0 = performance.now();
     const request = {
       clusterId: null,
@@ -372,16 +400,20 @@ export class Fetcher {
       // A fetch never brings more than the queue could hold: memory stays bounded by the config.
       maxBytes: Math.min(this.config.maxBytes, this.config.queueBytes),
       isolationLevel: this.config.isolationLevel,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [...topics.values()],
-      forgottenTopicsData: [],
+      sessionId: s.sessionId,
+      sessionEpoch: s.sessionEpoch,
+      topics: s.topics,
+      forgottenTopicsData: s.forgottenTopicsData,
       rackId: '',
     };
     const res = conn.request(Api.Fetch, request, { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs }).then((r) => {
+      session.answered(s.ticket, r);
       this.counters.fetches++;
       this.counters.waitTime.observe(performance.now() - t0);
       return r;
+    }, (e: unknown) => {
+      session.failed(s.ticket);
+      throw e;
     });
     return { res, version, snapshot, byId };
   }

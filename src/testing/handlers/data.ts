@@ -99,8 +99,10 @@ export function dataHandlers(): ApiHandler[] {
     }),
 
     handler(Api.Fetch, async (ctx, req) => {
-      if (req.sessionId !== 0) return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [], nodeEndpoints: [] };
-      const wanted = req.topics.map((ft) => ({ ft, ...resolveTopic(ctx, ctx.version >= 13 ? '' : ft.topic, ctx.version >= 13 ? ft.topicId : '') }));
+      const byTopicId = ctx.version >= 13;
+      const session = ctx.version >= 7 ? ctx.state.brokers.get(ctx.brokerId)!.fetchSessions.open(req, byTopicId) : null;
+      if (typeof session === 'number') return { throttleTimeMs: 0, errorCode: session, sessionId: 0, responses: [], nodeEndpoints: [] };
+      const wanted = (session?.topics ?? req.topics).map((ft) => ({ ft, ...resolveTopic(ctx, byTopicId ? '' : ft.topic, byTopicId ? ft.topicId : '') }));
       const build = () => {
         let total = 0;
         let errors = false;
@@ -148,7 +150,14 @@ export function dataHandlers(): ApiHandler[] {
         await waitForAppend(wanted.flatMap(({ ft, t }) => ft.partitions.map((fp) => t?.partitions[fp.partition]).filter((p) => p !== undefined)), left, ctx.signal);
         res = build();
       }
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: res.responses, nodeEndpoints: endpoints(ctx, res.moved) };
+      let responses = res.responses;
+      if (session) {
+        // Every partition's marks are noted; an incremental answer leaves out those with nothing new.
+        responses = responses
+          .map((rt) => ({ ...rt, partitions: rt.partitions.filter((pr) => session.changed(byTopicId ? rt.topicId : rt.topic, pr.partitionIndex, pr) || !session.incremental) }))
+          .filter((rt) => rt.partitions.length || !session.incremental);
+      }
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.sessionId ?? 0, responses, nodeEndpoints: endpoints(ctx, res.moved) };
     }),
 
     handler(Api.ListOffsets, async (ctx, req) => ({
