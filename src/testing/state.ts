@@ -72,6 +72,8 @@ export interface StateOptions {
   retentionBytes: number;
   autoCreateTopics: boolean;
   defaultPartitions: number;
+  /** Broker n is in rack `rack-n`, and leaders name a replica in the fetcher's rack. */
+  racks?: boolean;
   store?: FileStore;
 }
 
@@ -219,6 +221,11 @@ export class ClusterState {
     p.leader = to;
     p.leaderEpoch++;
     this.persist();
+  }
+
+  /** A broker's rack (null without racks). */
+  rackOf(id: number): string | null {
+    return this.opts.racks ? `rack-${id}` : null;
   }
 
   setBrokerUp(id: number, up: boolean): void {

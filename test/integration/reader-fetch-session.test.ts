@@ -56,7 +56,7 @@ describe('Reader fetch sessions (KIP-227)', () => {
           got.push({ partition: m.partition, offset: m.offset, value: new TextDecoder().decode(m.value ?? new Uint8Array()) });
         }
       })();
-      await until('all partitions assigned', () => reader.assignment().length === P, 30_000);
+      await until('all partitions assigned', () => reader.assignment().length === P, 60_000);
       await until('20 fetches', () => traffic.responses.length >= 20, 30_000);
 
       const [fullReq, ...incReq] = traffic.requests.slice(0, 20);
@@ -87,7 +87,7 @@ describe('Reader fetch sessions (KIP-227)', () => {
   it('fetchSessions: false sends every partition in every fetch (the yardstick)', async (t) => {
     const { reader, proxy, traffic } = await open(false);
     try {
-      await until('all partitions assigned', () => reader.assignment().length === P, 30_000);
+      await until('all partitions assigned', () => reader.assignment().length === P, 60_000);
       await until('10 fetches', () => traffic.requests.length >= 10, 30_000);
       const sizes = traffic.requests.slice(0, 10);
       t.diagnostic(`sessionless fetch requests: ${Math.min(...sizes)}..${Math.max(...sizes)} B`);

@@ -27,6 +27,8 @@ export interface PartitionState {
   epoch: number;
   /** Leader's node id; -1 while it is being looked up. */
   leader: number;
+  /** The replica the leader pointed this reader to (KIP-392, same rack); -1: fetch from the leader. */
+  readReplica: number;
   leaderEpoch: number;
   highWatermark: bigint;
   lastStableOffset: bigint;
@@ -41,6 +43,9 @@ export interface PartitionState {
 const OFFSET_OUT_OF_RANGE = 1;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** The node a partition is fetched from: its preferred read replica, else its leader. */
+const source = (p: PartitionState) => (p.readReplica >= 0 ? p.readReplica : p.leader);
 
 /** A fetch sent to a broker: its response and, per partition, the epoch and offset it asked with. */
 interface SentFetch {
@@ -91,6 +96,7 @@ export class Fetcher {
       consumed: position >= 0n ? position : -1n,
       epoch: 0,
       leader: -1,
+      readReplica: -1,
       leaderEpoch: -1,
       highWatermark: -1n,
       lastStableOffset: -1n,
@@ -126,7 +132,7 @@ export class Fetcher {
       p.failed = false;
       p.leader = -1;
     }
-    if (p.leader >= 0) this.ensureLoop(p.leader);
+    if (p.leader >= 0) this.ensureLoop(source(p));
     else this.scheduleReconcile(0);
   }
 
@@ -203,7 +209,7 @@ export class Fetcher {
         }
       }
       this.reconcileFailures = 0;
-      for (const p of this.parts.values()) if (p.leader >= 0 && !p.failed) this.ensureLoop(p.leader);
+      for (const p of this.parts.values()) if (p.leader >= 0 && !p.failed) this.ensureLoop(source(p));
       if ([...this.parts.values()].some((p) => p.leader < 0 && !p.failed)) retryIn = backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs);
     } catch (e) {
       if (this.stopped) return;
@@ -240,7 +246,11 @@ export class Fetcher {
 
   /** The partition goes back to reconcile for a fresh leader. */
   private lose(parts: PartitionState[], delayMs: number): void {
-    for (const p of parts) if (!p.removed) p.leader = -1;
+    for (const p of parts) {
+      if (p.removed) continue;
+      p.leader = -1;
+      p.readReplica = -1;
+    }
     this.cluster.invalidate();
     this.scheduleReconcile(delayMs);
   }
@@ -249,7 +259,7 @@ export class Fetcher {
 
   private mine(node: number): PartitionState[] {
     const out: PartitionState[] = [];
-    for (const p of this.parts.values()) if (p.leader === node && !p.failed) out.push(p);
+    for (const p of this.parts.values()) if (source(p) === node && p.leader >= 0 && !p.failed) out.push(p);
     return out;
   }
 
@@ -404,7 +414,7 @@ export class Fetcher {
       sessionEpoch: s.sessionEpoch,
       topics: s.topics,
       forgottenTopicsData: s.forgottenTopicsData,
-      rackId: '',
+      rackId: this.config.rack,
     };
     const res = conn.request(Api.Fetch, request, { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs }).then((r) => {
       session.answered(s.ticket, r);
@@ -416,6 +426,21 @@ export class Fetcher {
       throw e;
     });
     return { res, version, snapshot, byId };
+  }
+
+  /**
+   * KIP-392: the leader names a replica in the reader's rack (the partition moves there), or the
+   * replica read from answers with an error (the partition goes back to its leader, which decides
+   * again; a replica behind the leader says OFFSET_OUT_OF_RANGE, which is no reason to reset).
+   */
+  private followReplica(p: PartitionState, node: number, pr: FetchResponsePartitionData): boolean {
+    let to: number;
+    if (pr.errorCode === ErrorCode.NONE && pr.preferredReadReplica >= 0 && pr.preferredReadReplica !== node) to = pr.preferredReadReplica;
+    else if (pr.errorCode !== ErrorCode.NONE && p.readReplica >= 0) to = p.leader;
+    else return false;
+    p.readReplica = to === p.leader ? -1 : to;
+    this.ensureLoop(source(p));
+    return true;
   }
 
   private async handleFetch(node: number, sent: SentFetch, res: FetchResponse): Promise<void> {
@@ -431,7 +456,7 @@ export class Fetcher {
         const s = snapshot.get(key(topic, pr.partitionIndex));
         if (!s) continue;
         bytes += pr.records?.length ?? 0;
-        const r = await this.handlePartition(s.p, s.epoch, s.offset, pr);
+        const r = await this.handlePartition(node, s.p, s.epoch, s.offset, pr);
         messages += r.messages;
         readMs += r.readMs;
         if (r.lost) relost.push(s.p);
@@ -443,10 +468,12 @@ export class Fetcher {
     if (relost.length) this.lose(relost, backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
   }
 
-  private async handlePartition(p: PartitionState, epoch: number, offset: bigint, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
+  private async handlePartition(node: number, p: PartitionState, epoch: number, offset: bigint, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
     const none = { messages: 0, readMs: 0, lost: false };
-    // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at): dropped, fetched again.
-    if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset) return none;
+    // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at)
+    // or from a node the partition has left: dropped, fetched again.
+    if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset || source(p) !== node) return none;
+    if (this.followReplica(p, node, pr)) return none;
     if (pr.errorCode !== ErrorCode.NONE) {
       if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
         const policy = this.config.offsetOutOfRange;
