@@ -137,4 +137,26 @@ describe('Reader with fetch sessions on a fake cluster', () => {
       await fake.stop();
     }
   });
+  it('a session the broker lost (FETCH_SESSION_ID_NOT_FOUND) starts over with a full fetch at once; reading goes on', async () => {
+    const fake = await FakeCluster.start({ brokers: 1 });
+    const client = new Client({ brokers: fake.bootstrap });
+    const reader = new Reader({ brokers: fake.bootstrap, topic: 'lost', partition: 0, maxWaitMs: 20 });
+    try {
+      await client.createTopics([{ topic: 'lost', numPartitions: 1 }]);
+      await produceRaw(client, 'lost', 0, [{ value: 'a' }]);
+      assert.equal((await reader.readMessage({ timeoutMs: 5_000 })).offset, 0n);
+      const fault = fake.inject({ api: 'Fetch', errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, times: 1 });
+      for (let i = 0; fault.hits < 1 && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+      await produceRaw(client, 'lost', 0, [{ value: 'b' }]);
+      const m = await reader.readMessage({ timeoutMs: 5_000 });
+      assert.deepEqual([m.offset, new TextDecoder().decode(m.value!)], [1n, 'b']);
+      assert.equal(fault.hits, 1);
+      // Restarted in place: no error counted, no backoff, no metadata round.
+      assert.equal(reader.stats().errors, 0);
+    } finally {
+      await reader.close();
+      await client.close();
+      await fake.stop();
+    }
+  });
 });

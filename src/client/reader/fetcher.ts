@@ -271,6 +271,7 @@ export class Fetcher {
   private async loop(node: number, token: object): Promise<void> {
     const signal = this.abort.signal;
     let ahead: SentFetch | null = null;
+    let sessionRestarts = 0;
     try {
       for (;;) {
         if (this.stopped || !this.mine(node).length) return;
@@ -298,10 +299,12 @@ export class Fetcher {
             ahead.res.catch(() => {});
           }
           await this.handleFetch(node, sent, res);
+          sessionRestarts = 0;
         } catch (e) {
           if (this.stopped) return;
-          // The broker lost the session or its sequence: the session already starts over with a full fetch.
-          if (e instanceof KafkaProtocolError && isSessionError(e.code)) continue;
+          // The broker lost the session or its sequence: the session already starts over with a full
+          // fetch, at once; a second refusal in a row takes the ordinary way (backoff, fresh metadata).
+          if (e instanceof KafkaProtocolError && isSessionError(e.code) && sessionRestarts++ === 0) continue;
           this.counters.errors++;
           if (e instanceof TimeoutError) this.counters.timeouts++;
           // Not retriable and not a sign of stale metadata (a refused password, a missing ACL, a version
