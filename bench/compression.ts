@@ -55,3 +55,16 @@ for (const type of types) {
   const mbps = (ms: number) => (data.length / MiB / (ms / 1000)).toFixed(1).padStart(8);
   console.log(`${name}  ${(data.length / packed.length).toFixed(2).padStart(5)}   ${mbps(c)}        ${mbps(d)}`);
 }
+
+// lz4 on record batches of 1 KiB values (the value `npm run bench` produces), by batch size: small
+// batches show the per-call cost around lz4js's block compressor (window, hash table, frame buffer).
+const value = new Uint8Array(1024).map((_, i) => 97 + ((i * 7) % 26));
+console.log('\nlz4 on batches of 1 KiB values');
+console.log('values   batch bytes   compress MB/s');
+for (const n of [1, 16, 64, 1000]) {
+  const batch = new Uint8Array(n * 1031);
+  for (let i = 0; i < n; i++) batch.set(value, i * 1031 + 6);
+  const lz4 = codecFor(Compression.Lz4);
+  const ms = await time(() => lz4.compress(batch));
+  console.log(`${String(n).padStart(6)}   ${String(batch.length).padStart(11)}   ${(batch.length / MiB / (ms / 1000)).toFixed(1).padStart(13)}`);
+}

@@ -92,6 +92,8 @@ function clusterSpec(state, name) {
     dataDir: path.join(STATE_DIR, 'data', name),
     control: path.join(STATE_DIR, `${name}.sock`),
     consumerHeartbeatIntervalMs: 1000,
+    // As scripts/kafka.mjs: broker n in rack-n, leaders point a fetch naming a rack to its replica.
+    racks: true,
     listeners: plan.listeners
       .filter((l) => !l.tls || tls)
       .map((l) => ({

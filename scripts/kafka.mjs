@@ -136,6 +136,10 @@ function serverProperties(name, node, cluster, dir, tls) {
     // Keep a broker restart quick: tests stop and start brokers on purpose.
     'controlled.shutdown.enable=true',
     'unclean.leader.election.enable=false',
+    // Rack-aware fetching (KIP-392): one rack per node, and leaders that point a consumer naming a rack
+    // to the replica in it. Consumers that name no rack fetch from leaders as before.
+    `broker.rack=rack-${node.id}`,
+    'replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector',
   ];
   if (cluster.secure) {
     const jaas = (mod, extra = '') => `${mod} required${extra};`;

@@ -38,6 +38,12 @@ export interface FakeListener {
 export interface FakeClusterOptions {
   /** Number of brokers (ids 1..n). Default 1. */
   brokers?: number;
+  /**
+   * Racks (KIP-392), as scripts/kafka.mjs sets them up: broker n is in rack `rack-n`, and a leader
+   * points a fetch that names a rack to the replica in it (Kafka's RackAwareReplicaSelector).
+   * Default false: no racks, every fetch served by the leader.
+   */
+  racks?: boolean;
   topics?: FakeTopic[];
   /** Default: a random 22-character Kafka Uuid. */
   clusterId?: string;
@@ -113,6 +119,7 @@ export class FakeCluster {
       retentionBytes: opts.retentionBytes ?? 64 * 1024 * 1024,
       autoCreateTopics: opts.autoCreateTopics ?? true,
       defaultPartitions: opts.defaultPartitions ?? 1,
+      racks: opts.racks ?? false,
       store,
     });
     this.groups = new ClassicGroups({ minSessionTimeoutMs: opts.groupMinSessionTimeoutMs ?? 6000, maxSessionTimeoutMs: opts.groupMaxSessionTimeoutMs ?? 1_800_000 });
@@ -321,6 +328,13 @@ export class FakeCluster {
   /** The offset a group committed for a partition, or undefined. */
   committed(group: string, topic: string, partition: number): bigint | undefined {
     return this.state.offsets.get(group)?.get(`${topic}\u0000${partition}`)?.offset;
+  }
+
+  /** Incremental fetch sessions (KIP-227) a broker holds open. */
+  fetchSessions(broker: number): number {
+    const b = this.state.brokers.get(broker);
+    if (!b) throw new RangeError(`no broker ${broker}`);
+    return b.fetchSessions.size;
   }
 
   /** Names of the APIs the cluster lists in ApiVersions. */

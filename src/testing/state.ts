@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../protocol/messages/index.ts';
 import { uuidToString } from '../protocol/wire/index.ts';
+import { FetchSessionCache } from './fetch-sessions.ts';
 import { PartitionLog, type StoredBatch } from './log.ts';
 import type { FileStore, PersistedMeta } from './store.ts';
 
@@ -60,6 +61,8 @@ export interface CommittedOffset {
 export interface BrokerState {
   id: number;
   up: boolean;
+  /** Its incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
 }
 
 export interface StateOptions {
@@ -69,6 +72,8 @@ export interface StateOptions {
   retentionBytes: number;
   autoCreateTopics: boolean;
   defaultPartitions: number;
+  /** Broker n is in rack `rack-n`, and leaders name a replica in the fetcher's rack. */
+  racks?: boolean;
   store?: FileStore;
 }
 
@@ -90,7 +95,7 @@ export class ClusterState {
 
   constructor(private readonly opts: StateOptions) {
     this.clusterId = opts.clusterId;
-    this.brokers = new Map(opts.brokerIds.map((id) => [id, { id, up: true }]));
+    this.brokers = new Map(opts.brokerIds.map((id) => [id, { id, up: true, fetchSessions: new FetchSessionCache() }]));
     const saved = opts.store?.loadMeta();
     if (saved) this.restore(saved);
   }
@@ -218,10 +223,16 @@ export class ClusterState {
     this.persist();
   }
 
+  /** A broker's rack (null without racks). */
+  rackOf(id: number): string | null {
+    return this.opts.racks ? `rack-${id}` : null;
+  }
+
   setBrokerUp(id: number, up: boolean): void {
     const b = this.brokers.get(id);
     if (!b) throw new Error(`no broker ${id}`);
     b.up = up;
+    if (!up) b.fetchSessions.clear();
     this.electLeaders();
   }
 

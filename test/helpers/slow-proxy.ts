@@ -28,7 +28,16 @@ function framer(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
   };
 }
 
-export async function startSlowProxy(target: string, delayMs: number): Promise<SlowProxy> {
+/** A frame seen by the proxy: its direction, API, version and size in bytes (size prefix included). */
+export interface ProxyFrame {
+  direction: 'request' | 'response';
+  apiKey: number;
+  version: number;
+  bytes: number;
+}
+
+/** `onFrame` observes every frame that passes (for tests that count request bytes). */
+export async function startSlowProxy(target: string, delayMs: number, onFrame?: (f: ProxyFrame) => void): Promise<SlowProxy> {
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -52,12 +61,14 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
     client.on('data', framer((f) => {
       // Request header v1+: api key, version, correlation id come first in every version.
       asked.set(f.readInt32BE(8), { apiKey: f.readInt16BE(4), version: f.readInt16BE(6) });
+      onFrame?.({ direction: 'request', apiKey: f.readInt16BE(4), version: f.readInt16BE(6), bytes: f.length });
       broker.write(f);
     }));
     broker.on('data', framer((f) => {
       const correlationId = f.readInt32BE(4);
       const req = asked.get(correlationId);
       asked.delete(correlationId);
+      if (req) onFrame?.({ direction: 'response', apiKey: req.apiKey, version: req.version, bytes: f.length });
       const out = req?.apiKey === Api.Metadata.apiKey ? rewriteMetadata(f, req.version, '127.0.0.1', self) : f;
       frames++;
       const t = setTimeout(() => {

@@ -179,6 +179,22 @@ describe('lz4 frames', () => {
     }
   });
 
+  it('keeps blocks independent while its window and hash table are reused across calls', async () => {
+    // Alike batches of many sizes, 6 MiB in all: the 1 MiB window wraps several times, and every
+    // block repeats what earlier blocks held, so a match reaching across blocks would be found if
+    // one were allowed. The decoder refuses a match before its block's start (independent blocks).
+    const base = records(300_000);
+    let total = 0;
+    for (let i = 0; total < 6 * MiB; i++) {
+      const size = [1, 15, 1000, 16 * 1024, 65520, 65521, 100_000, 300_000][i % 8]!;
+      const data = base.subarray(i % 97, (i % 97) + size);
+      const frame = await codecFor(3).compress(data);
+      assert.ok(Buffer.from(await codecFor(3).decompress(frame, data.length)).equals(Buffer.from(data)), `batch ${i} of ${size} B`);
+      assert.ok(Buffer.from(lz4js.decompress(frame)).equals(Buffer.from(data)), `lz4js reads batch ${i}`);
+      total += size;
+    }
+  });
+
   it('honours optional frame fields and skips skippable frames', async () => {
     const payload = enc.encode('abcdefgh'.repeat(10));
     // Hand-built: FLG with block checksum, content size and content checksum; one stored block.

@@ -53,6 +53,17 @@ export interface ReaderConfig extends ClusterConfig {
   readBackoffMaxMs?: number;
   /** Attempts for retriable failures of group and offset calls, the first included. */
   maxAttempts?: number;
+  /**
+   * Incremental fetch sessions (KIP-227, default true): each fetch names only partitions whose
+   * position changed, and the broker answers only partitions with news, so idle partitions cost nothing.
+   */
+  fetchSessions?: boolean;
+  /**
+   * The rack (availability zone) this reader runs in, sent with every fetch (KIP-392). A cluster with
+   * `replica.selector.class` set then points the reader to a replica in its rack, which it reads from
+   * until that replica answers with an error; then it goes back to the leader.
+   */
+  rack?: string;
 }
 
 export interface ResolvedReaderConfig {
@@ -80,6 +91,8 @@ export interface ResolvedReaderConfig {
   readBackoffMinMs: number;
   readBackoffMaxMs: number;
   maxAttempts: number;
+  fetchSessions: boolean;
+  rack: string;
   requestTimeoutMs: number;
   clientId: string;
 }
@@ -96,7 +109,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
   const {
     topic, partition, groupId, groupTopics, startOffset, minBytes, maxBytes, partitionMaxBytes, maxWaitMs, isolationLevel,
     commitIntervalMs, sessionTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs, groupInstanceId, assignors, groupProtocol,
-    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, ...cluster
+    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, fetchSessions, rack, ...cluster
   } = c;
   if (!cluster.brokers?.length) throw invalid('brokers is empty');
   if (groupId) {
@@ -144,6 +157,8 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     readBackoffMinMs: backoffMin,
     readBackoffMaxMs: Math.max(backoffMin, positiveInt('readBackoffMaxMs', readBackoffMaxMs, 1_000)),
     maxAttempts: positiveInt('maxAttempts', maxAttempts, 5),
+    fetchSessions: fetchSessions ?? true,
+    rack: rack ?? '',
     requestTimeoutMs: cluster.requestTimeoutMs ?? 30_000,
     clientId: cluster.clientId ?? 'mka',
   };

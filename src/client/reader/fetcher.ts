@@ -8,6 +8,8 @@ import { ZERO_UUID } from '../../protocol/wire/index.ts';
 import { AuthenticationError, KafkaError, KafkaProtocolError, TimeoutError } from '../../protocol/errors.ts';
 import type { Cluster } from '../cluster.ts';
 import { backoff } from '../retry.ts';
+import { deadline } from '../deadline.ts';
+import { FetchSession, isSessionError, type WantedPartition } from './fetch-session.ts';
 import { FirstOffset, LastOffset, type ResolvedReaderConfig } from './config.ts';
 import { AbortFilter, ASSIGNMENT, batchSlices, decodeSlice, nextOffsetAfter, type StampedMessage } from './message.ts';
 import { EARLIEST, LATEST, listOffsets } from './offsets.ts';
@@ -25,6 +27,8 @@ export interface PartitionState {
   epoch: number;
   /** Leader's node id; -1 while it is being looked up. */
   leader: number;
+  /** The replica the leader pointed this reader to (KIP-392, same rack); -1: fetch from the leader. */
+  readReplica: number;
   leaderEpoch: number;
   highWatermark: bigint;
   lastStableOffset: bigint;
@@ -40,6 +44,9 @@ const OFFSET_OUT_OF_RANGE = 1;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+/** The node a partition is fetched from: its preferred read replica, else its leader. */
+const source = (p: PartitionState) => (p.readReplica >= 0 ? p.readReplica : p.leader);
+
 /** A fetch sent to a broker: its response and, per partition, the epoch and offset it asked with. */
 interface SentFetch {
   res: Promise<FetchResponse>;
@@ -51,6 +58,8 @@ interface SentFetch {
 export class Fetcher {
   private readonly parts = new Map<string, PartitionState>();
   private readonly loops = new Map<number, object>();
+  /** KIP-227 session per broker node: outlives a loop, so a loop restarted for the node goes on incrementally. */
+  private readonly sessions = new Map<number, FetchSession>();
   private readonly abort = new AbortController();
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
   private reconciling = false;
@@ -87,6 +96,7 @@ export class Fetcher {
       consumed: position >= 0n ? position : -1n,
       epoch: 0,
       leader: -1,
+      readReplica: -1,
       leaderEpoch: -1,
       highWatermark: -1n,
       lastStableOffset: -1n,
@@ -122,7 +132,7 @@ export class Fetcher {
       p.failed = false;
       p.leader = -1;
     }
-    if (p.leader >= 0) this.ensureLoop(p.leader);
+    if (p.leader >= 0) this.ensureLoop(source(p));
     else this.scheduleReconcile(0);
   }
 
@@ -136,6 +146,28 @@ export class Fetcher {
       p.epoch++;
     }
     this.parts.clear();
+  }
+
+  /**
+   * Ends the broker-side fetch sessions (epoch -1) so that they do not hold slots of the broker's
+   * session cache until it evicts them. Best effort, within `timeoutMs`. Sent on the control
+   * connection: the fetch connection may still carry a long poll, which the broker answers first.
+   */
+  async closeSessions(timeoutMs: number): Promise<void> {
+    const d = deadline({ timeoutMs }, timeoutMs, 'closing fetch sessions');
+    const close = async (node: number, session: FetchSession) => {
+      const fields = session.closing();
+      if (!fields) return;
+      const conn = await this.cluster.brokerConnection(node, 'control', { signal: d.signal });
+      const request = { ...fields, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 0, isolationLevel: this.config.isolationLevel, topics: [], forgottenTopicsData: [], rackId: '' };
+      await conn.request(Api.Fetch, request, { signal: d.signal, timeoutMs: d.remaining() });
+    };
+    try {
+      await Promise.all([...this.sessions].map(([node, session]) => close(node, session).catch(() => {})));
+    } finally {
+      d.dispose();
+      this.sessions.clear();
+    }
   }
 
   // ------------------------------------------------------------------------------------- leaders
@@ -177,7 +209,7 @@ export class Fetcher {
         }
       }
       this.reconcileFailures = 0;
-      for (const p of this.parts.values()) if (p.leader >= 0 && !p.failed) this.ensureLoop(p.leader);
+      for (const p of this.parts.values()) if (p.leader >= 0 && !p.failed) this.ensureLoop(source(p));
       if ([...this.parts.values()].some((p) => p.leader < 0 && !p.failed)) retryIn = backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs);
     } catch (e) {
       if (this.stopped) return;
@@ -214,7 +246,11 @@ export class Fetcher {
 
   /** The partition goes back to reconcile for a fresh leader. */
   private lose(parts: PartitionState[], delayMs: number): void {
-    for (const p of parts) if (!p.removed) p.leader = -1;
+    for (const p of parts) {
+      if (p.removed) continue;
+      p.leader = -1;
+      p.readReplica = -1;
+    }
     this.cluster.invalidate();
     this.scheduleReconcile(delayMs);
   }
@@ -223,7 +259,7 @@ export class Fetcher {
 
   private mine(node: number): PartitionState[] {
     const out: PartitionState[] = [];
-    for (const p of this.parts.values()) if (p.leader === node && !p.failed) out.push(p);
+    for (const p of this.parts.values()) if (source(p) === node && p.leader >= 0 && !p.failed) out.push(p);
     return out;
   }
 
@@ -235,6 +271,7 @@ export class Fetcher {
   private async loop(node: number, token: object): Promise<void> {
     const signal = this.abort.signal;
     let ahead: SentFetch | null = null;
+    let sessionRestarts = 0;
     try {
       for (;;) {
         if (this.stopped || !this.mine(node).length) return;
@@ -262,8 +299,12 @@ export class Fetcher {
             ahead.res.catch(() => {});
           }
           await this.handleFetch(node, sent, res);
+          sessionRestarts = 0;
         } catch (e) {
           if (this.stopped) return;
+          // The broker lost the session or its sequence: the session already starts over with a full
+          // fetch, at once; a second refusal in a row takes the ordinary way (backoff, fresh metadata).
+          if (e instanceof KafkaProtocolError && isSessionError(e.code) && sessionRestarts++ === 0) continue;
           this.counters.errors++;
           if (e instanceof TimeoutError) this.counters.timeouts++;
           // Not retriable and not a sign of stale metadata (a refused password, a missing ACL, a version
@@ -342,18 +383,14 @@ export class Fetcher {
     const version = conn.version(Api.Fetch);
     const meta = this.cluster.current;
     const snapshot: SentFetch['snapshot'] = new Map();
-    const topics = new Map<string, { topic: string; topicId: string; partitions: Encodable<FetchRequestFetchPartition>[] }>();
+    const wanted: WantedPartition[] = [];
     const byId = new Map<string, string>();
     for (const p of parts) {
       const offset = at?.get(p) ?? p.position;
       snapshot.set(key(p.topic, p.partition), { p, epoch: p.epoch, offset });
-      let t = topics.get(p.topic);
-      if (!t) {
-        const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
-        topics.set(p.topic, (t = { topic: p.topic, topicId, partitions: [] }));
-        byId.set(topicId, p.topic);
-      }
-      t.partitions.push({
+      const topicId = meta?.topics.get(p.topic)?.topicId ?? '';
+      byId.set(topicId, p.topic);
+      const fields: Encodable<FetchRequestFetchPartition> = {
         partition: p.partition,
         currentLeaderEpoch: p.leaderEpoch,
         fetchOffset: offset,
@@ -361,8 +398,12 @@ export class Fetcher {
         logStartOffset: -1n,
         partitionMaxBytes: this.config.partitionMaxBytes,
         replicaDirectoryId: ZERO_UUID,
-      });
+      };
+      wanted.push({ topic: p.topic, topicId, partition: p.partition, fields });
     }
+    let session = this.sessions.get(node);
+    if (!session) this.sessions.set(node, (session = new FetchSession(this.config.fetchSessions)));
+    const s = session.next(wanted, version);
     const t0 = performance.now();
     const request = {
       clusterId: null,
@@ -372,18 +413,37 @@ export class Fetcher {
       // A fetch never brings more than the queue could hold: memory stays bounded by the config.
       maxBytes: Math.min(this.config.maxBytes, this.config.queueBytes),
       isolationLevel: this.config.isolationLevel,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [...topics.values()],
-      forgottenTopicsData: [],
-      rackId: '',
+      sessionId: s.sessionId,
+      sessionEpoch: s.sessionEpoch,
+      topics: s.topics,
+      forgottenTopicsData: s.forgottenTopicsData,
+      rackId: this.config.rack,
     };
     const res = conn.request(Api.Fetch, request, { signal, timeoutMs: this.config.maxWaitMs + this.config.requestTimeoutMs }).then((r) => {
+      session.answered(s.ticket, r);
       this.counters.fetches++;
       this.counters.waitTime.observe(performance.now() - t0);
       return r;
+    }, (e: unknown) => {
+      session.failed(s.ticket);
+      throw e;
     });
     return { res, version, snapshot, byId };
+  }
+
+  /**
+   * KIP-392: the leader names a replica in the reader's rack (the partition moves there), or the
+   * replica read from answers with an error (the partition goes back to its leader, which decides
+   * again; a replica behind the leader says OFFSET_OUT_OF_RANGE, which is no reason to reset).
+   */
+  private followReplica(p: PartitionState, node: number, pr: FetchResponsePartitionData): boolean {
+    let to: number;
+    if (pr.errorCode === ErrorCode.NONE && pr.preferredReadReplica >= 0 && pr.preferredReadReplica !== node) to = pr.preferredReadReplica;
+    else if (pr.errorCode !== ErrorCode.NONE && p.readReplica >= 0) to = p.leader;
+    else return false;
+    p.readReplica = to === p.leader ? -1 : to;
+    this.ensureLoop(source(p));
+    return true;
   }
 
   private async handleFetch(node: number, sent: SentFetch, res: FetchResponse): Promise<void> {
@@ -399,7 +459,7 @@ export class Fetcher {
         const s = snapshot.get(key(topic, pr.partitionIndex));
         if (!s) continue;
         bytes += pr.records?.length ?? 0;
-        const r = await this.handlePartition(s.p, s.epoch, s.offset, pr);
+        const r = await this.handlePartition(node, s.p, s.epoch, s.offset, pr);
         messages += r.messages;
         readMs += r.readMs;
         if (r.lost) relost.push(s.p);
@@ -411,10 +471,12 @@ export class Fetcher {
     if (relost.length) this.lose(relost, backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
   }
 
-  private async handlePartition(p: PartitionState, epoch: number, offset: bigint, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
+  private async handlePartition(node: number, p: PartitionState, epoch: number, offset: bigint, pr: FetchResponsePartitionData): Promise<{ messages: number; readMs: number; lost: boolean }> {
     const none = { messages: 0, readMs: 0, lost: false };
-    // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at): dropped, fetched again.
-    if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset) return none;
+    // Fetched for another position (a seek, or a fetch sent ahead that the previous one did not end at)
+    // or from a node the partition has left: dropped, fetched again.
+    if (p.epoch !== epoch || p.removed || p.failed || p.position !== offset || source(p) !== node) return none;
+    if (this.followReplica(p, node, pr)) return none;
     if (pr.errorCode !== ErrorCode.NONE) {
       if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
         const policy = this.config.offsetOutOfRange;

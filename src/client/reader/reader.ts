@@ -332,12 +332,14 @@ export class Reader implements AsyncIterable<Message> {
     if (this.commitTimer) clearInterval(this.commitTimer);
     this.queue.close(new ClosedError('reader closed'));
     this.fetcher.stop();
+    const sessions = this.fetcher.closeSessions(Math.min(1_000, this.cfg.requestTimeoutMs));
     try {
       if (this.membership) {
         await this.flush().catch(() => {});
         await this.membership.stop(leave);
       }
     } finally {
+      await sessions;
       this.cluster.close();
     }
   }

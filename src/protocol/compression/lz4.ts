@@ -59,35 +59,68 @@ export function headerChecksum(descriptor: Uint8Array): number {
   return (xxhash32(descriptor, 0) >>> 8) & 0xff;
 }
 
+/**
+ * Where blocks are compressed from, with lz4js's hash table: kept between calls so that neither is
+ * allocated or cleared per block (clearing the 256 KiB table cost more than compressing a small
+ * batch). lz4js refuses a match candidate that lies after the current position, so each block is
+ * copied in *below* the previous one: every entry the table holds from earlier blocks then points
+ * after the block and can never become a match across blocks (they must stay independent). The
+ * table is cleared only when the window is used up, once per WINDOW bytes compressed.
+ */
+const WINDOW = 1024 * 1024;
+let window: Uint8Array | undefined;
+let hashTable: Uint32Array | undefined;
+let windowBase = 0;
+/** The frame being written; reused, so a frame costs one copy of its compressed size. */
+let frame = new Uint8Array(0);
+
+/** Compresses one independent block into dst (from index 0); returns the compressed size, or 0. */
+function compressIndependent(lz4: Lz4Js, block: Uint8Array, dst: Uint8Array): number {
+  if (!window || !hashTable) {
+    window = new Uint8Array(WINDOW);
+    hashTable = new Uint32Array(1 << 16);
+    windowBase = WINDOW;
+  }
+  if (windowBase < block.length) {
+    hashTable.fill(0);
+    windowBase = WINDOW;
+  }
+  windowBase -= block.length;
+  window.set(block, windowBase);
+  return lz4.compressBlock(window, dst, windowBase, block.length, hashTable);
+}
+
 function encodeFrame(lz4: Lz4Js, data: Uint8Array): Uint8Array {
-  const blocks = Math.ceil(data.length / BLOCK_INPUT);
-  // Worst case: every block stored uncompressed behind its 4-byte size.
-  const out = new Uint8Array(7 + blocks * (4 + BLOCK_INPUT) + 4);
+  const blocks = Math.max(1, Math.ceil(data.length / BLOCK_INPUT));
+  // Worst case: every block stored uncompressed behind its 4-byte size, plus room for lz4js to write
+  // up to compressBound from the last block's start before it reports a size too big to keep.
+  const need = 7 + data.length + blocks * 4 + lz4.compressBound(BLOCK_INPUT) + 4;
+  if (frame.length < need) frame = new Uint8Array(need);
+  const out = frame;
   putU32le(out, 0, FRAME_MAGIC);
   out[4] = KAFKA_FLG;
   out[5] = KAFKA_BD;
   out[6] = headerChecksum(out.subarray(4, 6));
   let pos = 7;
-  const scratch = new Uint8Array(lz4.compressBound(BLOCK_INPUT));
-  const hashTable = new Uint32Array(1 << 16);
   for (let start = 0; start < data.length; start += BLOCK_INPUT) {
     const block = data.subarray(start, Math.min(start + BLOCK_INPUT, data.length));
-    // A fresh table per block keeps blocks independent: no match can point into an earlier block.
-    hashTable.fill(0);
-    const size = lz4.compressBlock(block, scratch, 0, block.length, hashTable);
+    // Compressed straight into the frame, behind the size word.
+    const size = compressIndependent(lz4, block, out.subarray(pos + 4));
     if (size === 0 || size >= block.length) {
       putU32le(out, pos, (BLOCK_UNCOMPRESSED | block.length) >>> 0);
       out.set(block, pos + 4);
       pos += 4 + block.length;
     } else {
       putU32le(out, pos, size);
-      out.set(scratch.subarray(0, size), pos + 4);
       pos += 4 + size;
     }
   }
   putU32le(out, pos, 0); // end mark
   pos += 4;
-  return out.slice(0, pos);
+  const result = out.slice(0, pos);
+  // A frame buffer grown for one big batch is not pinned for good.
+  if (frame.length > 4 * WINDOW) frame = new Uint8Array(0);
+  return result;
 }
 
 /** Output buffer that grows on demand but never past maxOutput. */

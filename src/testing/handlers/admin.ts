@@ -14,10 +14,10 @@ const NO_AUTHORIZED_OPERATIONS = -2147483648;
 const DEFAULT_REPLICATION_FACTOR = 1;
 
 /** Brokers that are up, with their port on the caller's listener. */
-function liveEndpoints(ctx: RequestContext): { nodeId: number; host: string; port: number; rack: null }[] {
+function liveEndpoints(ctx: RequestContext): { nodeId: number; host: string; port: number; rack: string | null }[] {
   return ctx.state
     .liveBrokers()
-    .map((id) => ({ nodeId: id, host: ctx.listener.host, port: ctx.listener.ports.get(id) ?? -1, rack: null }))
+    .map((id) => ({ nodeId: id, host: ctx.listener.host, port: ctx.listener.ports.get(id) ?? -1, rack: ctx.state.rackOf(id) }))
     .filter((b) => b.port > 0);
 }
 
@@ -119,7 +119,7 @@ export function adminHandlers(): ApiHandler[] {
         endpointType: 1,
         clusterId: ctx.state.clusterId,
         controllerId: ctx.state.liveBrokers()[0] ?? -1,
-        brokers: liveEndpoints(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: null, isFenced: false })),
+        brokers: liveEndpoints(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
         clusterAuthorizedOperations: NO_AUTHORIZED_OPERATIONS,
       };
     }),

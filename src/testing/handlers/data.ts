@@ -24,6 +24,24 @@ function resolveTopic(ctx: RequestContext, name: string, topicId: string): { t: 
   return { t: byId ? ctx.state.topicById(topicId) : ctx.state.topics.get(name), byId };
 }
 
+/**
+ * The partition a consumer's Fetch names: served by its leader or, from Fetch v11 (KIP-392), by any
+ * replica that is up (replication is not simulated: every replica holds the leader's log).
+ */
+function fetchPartition(ctx: RequestContext, t: TopicState | undefined, index: number, currentLeaderEpoch: number, byId: boolean): PartitionState | number {
+  const p = leaderPartition(ctx, t, index, currentLeaderEpoch, byId);
+  if (p !== ErrorCode.NOT_LEADER_OR_FOLLOWER || ctx.version < 11) return p;
+  const q = t!.partitions[index]!;
+  return q.replicas.includes(ctx.brokerId) ? q : p;
+}
+
+/** The replica in the fetcher's rack a leader points it to (RackAwareReplicaSelector), or -1. */
+function preferredReplica(ctx: RequestContext, p: PartitionState, rackId: string): number {
+  if (!rackId || p.leader !== ctx.brokerId || ctx.state.rackOf(ctx.brokerId) === rackId) return -1;
+  const live = new Set(ctx.state.liveBrokers());
+  return p.replicas.find((r) => r !== p.leader && live.has(r) && ctx.state.rackOf(r) === rackId) ?? -1;
+}
+
 /** Where the leader moved, for the `currentLeader` and `nodeEndpoints` hints of Produce/Fetch (KIP-951). */
 function leaderHint(ctx: RequestContext, t: TopicState | undefined, index: number) {
   const p = t?.partitions[index];
@@ -31,7 +49,7 @@ function leaderHint(ctx: RequestContext, t: TopicState | undefined, index: numbe
 }
 
 function endpoints(ctx: RequestContext, ids: Set<number>) {
-  return [...ids].filter((id) => id >= 0 && ctx.listener.ports.has(id)).map((id) => ({ nodeId: id, host: ctx.listener.host, port: ctx.listener.ports.get(id)!, rack: null }));
+  return [...ids].filter((id) => id >= 0 && ctx.listener.ports.has(id)).map((id) => ({ nodeId: id, host: ctx.listener.host, port: ctx.listener.ports.get(id)!, rack: ctx.state.rackOf(id) }));
 }
 
 /** Checks a produced record set: exactly one batch of magic 2, whole, with a good CRC and records. */
@@ -99,8 +117,10 @@ export function dataHandlers(): ApiHandler[] {
     }),
 
     handler(Api.Fetch, async (ctx, req) => {
-      if (req.sessionId !== 0) return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [], nodeEndpoints: [] };
-      const wanted = req.topics.map((ft) => ({ ft, ...resolveTopic(ctx, ctx.version >= 13 ? '' : ft.topic, ctx.version >= 13 ? ft.topicId : '') }));
+      const byTopicId = ctx.version >= 13;
+      const session = ctx.version >= 7 ? ctx.state.brokers.get(ctx.brokerId)!.fetchSessions.open(req, byTopicId) : null;
+      if (typeof session === 'number') return { throttleTimeMs: 0, errorCode: session, sessionId: 0, responses: [], nodeEndpoints: [] };
+      const wanted = (session?.topics ?? req.topics).map((ft) => ({ ft, ...resolveTopic(ctx, byTopicId ? '' : ft.topic, byTopicId ? ft.topicId : '') }));
       const build = () => {
         let total = 0;
         let errors = false;
@@ -110,7 +130,7 @@ export function dataHandlers(): ApiHandler[] {
           topicId: ft.topicId,
           partitions: ft.partitions.map((fp) => {
             const out = { partitionIndex: fp.partition, errorCode: ErrorCode.NONE as number, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, preferredReadReplica: -1, records: null as Uint8Array | null };
-            const p = leaderPartition(ctx, t, fp.partition, fp.currentLeaderEpoch, byId);
+            const p = fetchPartition(ctx, t, fp.partition, fp.currentLeaderEpoch, byId);
             if (typeof p === 'number') {
               errors = true;
               if (p !== ErrorCode.NOT_LEADER_OR_FOLLOWER) return { ...out, errorCode: p };
@@ -121,6 +141,11 @@ export function dataHandlers(): ApiHandler[] {
             const log = p.log;
             const lso = lastStableOffset(p);
             const marks = { highWatermark: log.endOffset, lastStableOffset: lso, logStartOffset: log.logStartOffset };
+            const preferredReadReplica = preferredReplica(ctx, p, req.rackId);
+            if (preferredReadReplica >= 0) {
+              errors = true; // Kafka answers a redirect at once, as it does an error
+              return { ...out, ...marks, preferredReadReplica };
+            }
             if (fp.fetchOffset < log.logStartOffset || fp.fetchOffset > log.endOffset) {
               errors = true;
               return { ...out, ...marks, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
@@ -148,7 +173,14 @@ export function dataHandlers(): ApiHandler[] {
         await waitForAppend(wanted.flatMap(({ ft, t }) => ft.partitions.map((fp) => t?.partitions[fp.partition]).filter((p) => p !== undefined)), left, ctx.signal);
         res = build();
       }
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: res.responses, nodeEndpoints: endpoints(ctx, res.moved) };
+      let responses = res.responses;
+      if (session) {
+        // Every partition's marks are noted; an incremental answer leaves out those with nothing new.
+        responses = responses
+          .map((rt) => ({ ...rt, partitions: rt.partitions.filter((pr) => session.changed(byTopicId ? rt.topicId : rt.topic, pr.partitionIndex, pr) || !session.incremental) }))
+          .filter((rt) => rt.partitions.length || !session.incremental);
+      }
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.sessionId ?? 0, responses, nodeEndpoints: endpoints(ctx, res.moved) };
     }),
 
     handler(Api.ListOffsets, async (ctx, req) => ({
