@@ -22,7 +22,7 @@ type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
 interface Series {
   labels: Labels;
   value: number;
-  /** Histograms: cumulative counts per bucket bound; summaries and histograms: sum and count. */
+  /** Histograms: observations per bucket (made cumulative when written); summaries and histograms: sum and count. */
   buckets?: number[];
   sum?: number;
   count?: number;
@@ -96,17 +96,34 @@ export class PrometheusMetrics {
   private readonly bounds: number[];
   private readonly families = new Map<string, Family>();
   private readonly sources: Source[] = [];
+  private readonly requestSeries = new Map<string, Map<string, Map<string, { latency: Series; errors: Series; sent: Series; received: Series }>>>();
 
   constructor(opts: PrometheusOptions = {}) {
     this.prefix = opts.prefix ?? 'mka';
     this.bounds = [...(opts.buckets ?? DEFAULT_BUCKETS)].sort((a, b) => a - b);
     this.hooks = {
       onRequest: (e) => {
-        const l = { client: e.client, api: e.api, broker: e.broker };
-        this.observe('request_duration_seconds', 'Broker request latency, from queueing to the answer.', l, e.ms / 1000);
-        if (e.error || e.errorCode !== 0) this.add('counter', 'request_errors_total', 'Requests that failed or answered a top-level error code.', l, 1);
-        this.add('counter', 'request_bytes_total', 'Request frame bytes sent.', l, e.requestBytes);
-        this.add('counter', 'response_bytes_total', 'Response frame bytes received.', l, e.responseBytes);
+        // The hot one (an event per request): its series are found by client, api and broker in nested
+        // maps (a concatenated key cost half a microsecond per event).
+        let byApi = this.requestSeries.get(e.client);
+        if (!byApi) this.requestSeries.set(e.client, (byApi = new Map()));
+        let byBroker = byApi.get(e.api);
+        if (!byBroker) byApi.set(e.api, (byBroker = new Map()));
+        let r = byBroker.get(e.broker);
+        if (!r) {
+          const l = { client: e.client, api: e.api, broker: e.broker };
+          r = {
+            latency: this.family('request_duration_seconds', 'Broker request latency, from queueing to the answer.', 'histogram').at(l),
+            errors: this.family('request_errors_total', 'Requests that failed or answered a top-level error code.', 'counter').at(l),
+            sent: this.family('request_bytes_total', 'Request frame bytes sent.', 'counter').at(l),
+            received: this.family('response_bytes_total', 'Response frame bytes received.', 'counter').at(l),
+          };
+          byBroker.set(e.broker, r);
+        }
+        this.observeInto(r.latency, e.ms / 1000);
+        if (e.error || e.errorCode !== 0) r.errors.value++;
+        r.sent.value += e.requestBytes;
+        r.received.value += e.responseBytes;
       },
       onConnection: (e) => this.add('counter', 'connection_events_total', 'Connections opened, closed, or failed to dial.', { client: e.client, broker: e.broker, event: e.type }, 1),
       onProduce: (e) => {
@@ -180,7 +197,8 @@ export class PrometheusMetrics {
       out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${f.name} ${f.type}`);
       for (const s of f.series.values()) {
         if (f.type === 'histogram') {
-          this.bounds.forEach((b, i) => out.push(`${f.name}_bucket${labelText({ ...s.labels, le: num(b) })} ${s.buckets![i]}`));
+          let cumulative = 0;
+          this.bounds.forEach((b, i) => out.push(`${f.name}_bucket${labelText({ ...s.labels, le: num(b) })} ${(cumulative += s.buckets![i])}`));
           out.push(`${f.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
         }
         if (f.type === 'histogram' || f.type === 'summary') {
@@ -223,10 +241,11 @@ export class PrometheusMetrics {
     s.count = (s.count ?? 0) + d.count;
   }
 
-  private observe(name: string, help: string, labels: Labels, v: number): void {
-    const s = this.family(name, help, 'histogram').at(labels);
+  /** Counts v in its own bucket only; scrape() makes the counts cumulative. */
+  private observeInto(s: Series, v: number): void {
     s.buckets ??= new Array<number>(this.bounds.length).fill(0);
-    for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]) s.buckets[i]++;
+    const i = this.bounds.findIndex((b) => v <= b);
+    if (i >= 0) s.buckets[i]++;
     s.sum = (s.sum ?? 0) + v;
     s.count = (s.count ?? 0) + 1;
   }
@@ -239,7 +258,9 @@ function num(v: number): string {
   return String(v);
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
