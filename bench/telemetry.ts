@@ -41,15 +41,18 @@ interface Result {
   rate: number;
   /** Client CPU µs per message. */
   cpu: number;
+  /** Events the counting subscriber got per message (0 in the other modes). */
+  events: number;
 }
 
 async function measure(work: () => Promise<number>): Promise<Result> {
+  const e0 = events;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const n = await work();
   const secs = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { rate: n / secs, cpu: (c.user + c.system) / n };
+  return { rate: n / secs, cpu: (c.user + c.system) / n, events: (events - e0) / n };
 }
 
 const value = new Uint8Array(100).fill(97);
@@ -155,13 +158,13 @@ try {
       const rate = median(rs.map((r) => r.rate));
       const cpu = median(rs.map((r) => r.cpu));
       const rel = (x: number, b: number) => `${x >= b ? '+' : ''}${(((x - b) / b) * 100).toFixed(1)} %`;
+      const ev = mode === 'subscriber' ? `  ${median(rs.map((r) => r.events)).toFixed(4)} events/msg` : '';
       console.log(
         `${name.padEnd(24)} ${mode.padEnd(10)} ${Math.round(rate).toLocaleString('en').padStart(9)} msg/s (${rel(rate, bRate).padStart(8)})  ` +
-          `${cpu.toFixed(2).padStart(6)} µs CPU/msg (${rel(cpu, bCpu).padStart(8)})`,
+          `${cpu.toFixed(2).padStart(6)} µs CPU/msg (${rel(cpu, bCpu).padStart(8)})${ev}`,
       );
     }
   }
-  console.log(`events delivered to the counting subscriber: ${events.toLocaleString('en')}`);
   await admin.deleteTopics([wTopic, rTopic]).catch(() => {});
 } finally {
   await admin.close();
