@@ -22,6 +22,7 @@ import {
   type WriterConfig,
 } from '../../../src/index.ts';
 import { cluster, startCluster, stopCluster, uniqueTopic } from '../../helpers/kafka.ts';
+import { until } from '../../helpers/reader-loop.ts';
 
 const A = cluster('a');
 const B = cluster('b');
@@ -50,14 +51,6 @@ const fast = (brokers: string[], topic: string): WriterConfig => ({
   reconnectBackoffMaxMs: 500,
   retry: { attempts: 2, backoffMinMs: 50, backoffMaxMs: 200 },
 });
-
-async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('telemetry against the real clusters', () => {
   let off: () => void;
@@ -110,13 +103,13 @@ describe('telemetry against the real clusters', () => {
     try {
       await r1.readMessage({ timeoutMs: 30_000 });
       r2 = new Reader({ ...cfg, name: 'r2' });
-      await until('r2 joins', () => seen.rebalance.some((e) => e.client === 'r2'));
+      await until('r2 joins', () => seen.rebalance.some((e) => e.client === 'r2'), 60_000);
       // Settled: both members in the same generation, the partitions split between them.
       const latest = (c: string) => seen.rebalance.filter((e) => e.client === c).at(-1);
       await until('one generation for both', () => {
         const [x, y] = [latest('r1'), latest('r2')];
         return !!x && !!y && x.generation === y.generation && x.assigned.length + y.assigned.length === 3 && seen.rebalance.filter((e) => e.client === 'r1').length >= 2;
-      });
+      }, 60_000);
     } finally {
       await Promise.all([r1.close(), r2?.close()]);
     }
