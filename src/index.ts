@@ -38,6 +38,21 @@ export { RoundRobin, LeastBytes, Hash, CRC32Balancer, Murmur2Balancer, type Bala
 export { Reader, FirstOffset, LastOffset } from './client/reader/index.ts';
 export type { ReaderConfig, Message, ReaderStats } from './client/reader/index.ts';
 
+// Telemetry: one hook seam for every client (and diagnostics_channel `mka:*` where the runtime has it).
+export { subscribe as subscribeTelemetry, CHANNELS as TELEMETRY_CHANNELS, hasDiagnosticsChannel } from './client/telemetry/index.ts';
+export type {
+  TelemetryHooks,
+  TelemetryEvent,
+  ConnectionEvent,
+  RequestEvent,
+  ProduceBatchEvent,
+  FetchEvent,
+  RebalanceEvent,
+  HealthChangeEvent,
+  FailoverEvent,
+  TopicPartitionRef,
+} from './client/telemetry/index.ts';
+
 // Several clusters at once.
 export { MultiWriter, MultiReader, MultiWriteErrors, MultiReadCommitError, ClusterUnavailableError, RWMode } from './multi/index.ts';
 export type {

@@ -1,4 +1,4 @@
-// Generates docs/API.md: every public name of `mka` and `mka/testing` (the package's entry points), with
+// Generates docs/API.md: every public name of `mka`, `mka/testing`, `mka/otel` and `mka/prometheus` (the package's entry points), with
 // its declaration and doc comment as the sources have them, so the reference cannot drift from the
 // code. `mka/protocol` is listed by name only (its messages are generated from Kafka's definitions).
 //   npm run docs            writes docs/API.md
@@ -14,6 +14,8 @@ export const API_DOCS = path.join(ROOT, 'docs', 'API.md');
 const ENTRIES = [
   { name: 'mka', file: 'src/index.ts', members: true },
   { name: 'mka/testing', file: 'src/testing/index.ts', members: true },
+  { name: 'mka/otel', file: 'src/adapters/otel.ts', members: true },
+  { name: 'mka/prometheus', file: 'src/adapters/prometheus.ts', members: true },
   { name: 'mka/protocol', file: 'src/protocol/index.ts', members: false },
 ];
 

@@ -10,6 +10,8 @@ import { deadline, raceSignal, type Deadline } from './deadline.ts';
 import { DEFAULT_RETRY, invalidatesMetadata, withRetry, type RetryOptions } from './retry.ts';
 import type { SaslConfig } from './sasl/index.ts';
 import type { TlsConfig } from './transport.ts';
+import { Telemetry } from './telemetry/telemetry.ts';
+import type { TelemetryHooks } from './telemetry/events.ts';
 
 export interface ClusterConfig {
   /** Bootstrap addresses, "host:port". Any one that answers is enough. */
@@ -52,6 +54,14 @@ export interface ClusterConfig {
   maxResponseBytes?: number;
   /** When set, brokers of any other cluster are refused (guards against mixed bootstrap lists). */
   expectedClusterId?: string;
+  /**
+   * Hooks that receive this client's telemetry events (connections, requests, produce batches,
+   * fetches, rebalances). The same events also go out on diagnostics_channel (`mka:*`) where the
+   * runtime has it. Hooks run inline: keep them quick.
+   */
+  telemetry?: TelemetryHooks;
+  /** This client's name in telemetry events and metric labels. Default: clientId. */
+  name?: string;
 }
 
 export type { BrokerInfo, PartitionInfo, TopicInfo };
@@ -72,6 +82,8 @@ export class Cluster {
   readonly config: ClusterConfig;
   readonly pool: ConnectionPool;
   readonly retry: RetryOptions;
+  /** Where this cluster's users report what they do (see telemetry/telemetry.ts). */
+  readonly telemetry: Telemetry;
   private meta: ClusterMetadata | null = null;
   private refreshing: Promise<ClusterMetadata> | null = null;
   /** Topics whose metadata the users of this cluster asked for; refreshed together. */
@@ -89,6 +101,7 @@ export class Cluster {
     this.config = config;
     this.bootstrap = config.brokers.map(parseBroker);
     this.retry = { ...DEFAULT_RETRY, ...config.retry };
+    this.telemetry = new Telemetry(config.name ?? config.clientId ?? 'mka', config.telemetry);
     this.pool = new ConnectionPool(
       {
         clientId: config.clientId ?? 'mka',
@@ -99,6 +112,7 @@ export class Cluster {
         maxInFlight: config.maxInFlight,
         maxResponseBytes: config.maxResponseBytes,
         onAnswer: config.onAnswer,
+        telemetry: this.telemetry,
       },
       { backoffMinMs: config.reconnectBackoffMinMs ?? 100, backoffMaxMs: config.reconnectBackoffMaxMs ?? 10_000 },
       hooks,

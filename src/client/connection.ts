@@ -17,6 +17,7 @@ import { ByteReader, ByteWriter } from '../protocol/wire/index.ts';
 import { FrameDecoder } from './framing.ts';
 import { authenticate, type SaslConfig } from './sasl/index.ts';
 import { dial, type TlsConfig, type Transport } from './transport.ts';
+import type { Telemetry } from './telemetry/telemetry.ts';
 
 export interface ConnectionOptions {
   host: string;
@@ -38,6 +39,8 @@ export interface ConnectionOptions {
   expect?: { clusterId: string; nodeId: number };
   /** Called for every response frame that arrives: the broker is alive, whatever it answered. */
   onAnswer?: () => void;
+  /** The owning client's telemetry: every request's outcome is reported there. */
+  telemetry?: Telemetry;
 }
 
 export interface RequestOptions {
@@ -57,6 +60,9 @@ interface Pending {
   /** The caller gave up (abort); the answer is still read off the wire, then dropped. */
   abandoned: boolean;
   cleanup: () => void;
+  /** For telemetry: when it was queued, and its frame's size. */
+  sentAt: number;
+  requestBytes: number;
 }
 
 interface Queued {
@@ -97,9 +103,11 @@ export class Connection {
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly writer = new ByteWriter(1024);
   private readonly onAnswer: (() => void) | undefined;
+  private readonly telemetry: Telemetry | undefined;
 
   private constructor(opts: ConnectionOptions) {
     this.onAnswer = opts.onAnswer;
+    this.telemetry = opts.telemetry;
     this.host = opts.host;
     this.port = opts.port;
     this.clientId = opts.clientId;
@@ -203,8 +211,25 @@ export class Connection {
       return Promise.reject(e);
     }
     if (!expectResponse) {
-      return this.enqueue({ frame, pending: null }).then(() => this.transport.drained());
+      const sentAt = performance.now();
+      return this.enqueue({ frame, pending: null })
+        .then(() => this.transport.drained())
+        .then(() => {
+          if (this.telemetry?.request.on) this.told(api, version, sentAt, frame.length, 0, undefined, undefined);
+        });
     }
+    const tracing = this.telemetry?.tracing;
+    if (tracing?.active) {
+      // TracingChannel `mka:request`: start/end around the send, asyncStart/asyncEnd (or error) at the answer.
+      const context = { client: this.telemetry!.client, api: api.name, apiKey: api.apiKey, version, broker: this.remote, correlationId };
+      return tracing.tracePromise(() => this.expect(api, version, correlationId, frame, options), context);
+    }
+    return this.expect(api, version, correlationId, frame, options);
+  }
+
+  /** Queues a request frame and resolves with its decoded answer. */
+  private expect(api: ApiCodec<unknown, unknown>, version: number, correlationId: number, frame: Uint8Array, options: RequestOptions): Promise<unknown> {
+    const { signal } = options;
     return new Promise((resolve, reject) => {
       const p: Pending = {
         correlationId,
@@ -218,6 +243,8 @@ export class Connection {
           if (p.timer) clearTimeout(p.timer);
           signal?.removeEventListener('abort', onAbort);
         },
+        sentAt: performance.now(),
+        requestBytes: frame.length,
       };
       const onAbort = () => {
         // The caller stops waiting, but the request's own timeout keeps running: an answer that never
@@ -282,12 +309,43 @@ export class Connection {
     }
     this.pump();
     this.onAnswer?.();
-    if (p.abandoned) return;
+    const tell = this.telemetry?.request.on ?? false;
+    if (p.abandoned && !tell) return;
+    let res: unknown;
+    let error: Error | undefined;
     try {
-      p.resolve(decodeResponse(p.api, p.version, r));
+      res = decodeResponse(p.api, p.version, r);
     } catch (e) {
-      p.reject(e instanceof Error ? e : new ProtocolDecodeError(String(e), p.api.name, p.version));
+      error = e instanceof Error ? e : new ProtocolDecodeError(String(e), p.api.name, p.version);
     }
+    if (tell) this.told(p.api, p.version, p.sentAt, p.requestBytes, frame.length + 4, res, error);
+    if (p.abandoned) return;
+    if (error) p.reject(error);
+    else p.resolve(res);
+  }
+
+  /** Telemetry: one request ended (answered, or failed without an answer when `responseBytes` is 0). */
+  private told(
+    api: ApiCodec<unknown, unknown>,
+    version: number,
+    sentAt: number,
+    requestBytes: number,
+    responseBytes: number,
+    res: unknown,
+    error: Error | undefined,
+  ): void {
+    const code = (res as { errorCode?: unknown } | undefined)?.errorCode;
+    this.telemetry!.request.emit({
+      apiKey: api.apiKey,
+      api: api.name,
+      version,
+      broker: this.remote,
+      ms: performance.now() - sentAt,
+      requestBytes,
+      responseBytes,
+      errorCode: typeof code === 'number' ? code : 0,
+      error,
+    });
   }
 
   /** Closes the connection and fails everything in flight or queued with `err`. */
@@ -301,15 +359,12 @@ export class Connection {
     this.inflightHead = 0;
     const queued = this.waiting;
     this.waiting = [];
-    for (const p of pending) {
+    const tell = this.telemetry?.request.on ?? false;
+    for (const p of [...pending, ...queued.map((q) => q.pending)]) {
+      if (!p) continue;
       p.cleanup();
+      if (tell) this.told(p.api, p.version, p.sentAt, p.requestBytes, 0, undefined, this.closedError);
       if (!p.abandoned) p.reject(this.closedError);
-    }
-    for (const q of queued) {
-      if (q.pending) {
-        q.pending.cleanup();
-        if (!q.pending.abandoned) q.pending.reject(this.closedError);
-      }
     }
     for (const l of this.closeListeners) l(this.closedError);
     this.closeListeners = [];

@@ -67,14 +67,18 @@ export class ConnectionPool {
       const t0 = performance.now();
       try {
         const conn = await Connection.open({ ...this.base, host, port, expect, signal: this.lifetime.signal });
-        this.hooks.onDial?.(conn.remote, performance.now() - t0, true);
+        const opened = performance.now();
+        this.hooks.onDial?.(conn.remote, opened - t0, true);
+        const tel = this.base.telemetry;
+        if (tel?.connection.on) tel.connection.emit({ type: 'open', broker: conn.remote, ms: opened - t0 });
         if (this.closed) {
           conn.close();
           throw new ClosedError('connection pool closed');
         }
         e.conn = conn;
         e.failures = 0;
-        conn.onClose(() => {
+        conn.onClose((error) => {
+          if (tel?.connection.on) tel.connection.emit({ type: 'close', broker: conn.remote, ms: performance.now() - opened, error });
           // The next dial after a break waits a little, so a restarting broker is not hammered.
           if (e.conn === conn) {
             e.conn = null;
@@ -84,6 +88,8 @@ export class ConnectionPool {
         return conn;
       } catch (err) {
         this.hooks.onDial?.(`${host}:${port}`, performance.now() - t0, false);
+        const tel = this.base.telemetry;
+        if (tel?.connection.on) tel.connection.emit({ type: 'dial-failure', broker: `${host}:${port}`, ms: performance.now() - t0, error: err instanceof Error ? err : new ConnectionError(String(err)) });
         e.failures++;
         e.retryAt = performance.now() + backoff(e.failures, this.reconnect.backoffMinMs, this.reconnect.backoffMaxMs);
         throw err;

@@ -11,6 +11,7 @@ import { AbortedError, ClosedError, KafkaError, TimeoutError } from '../protocol
 import { MultiReadCommitError } from './multi-reader-errors.ts';
 import { ClusterSlot, type ClusterSource } from './multi-reader-slot.ts';
 import { sumStats } from './stats.ts';
+import { clusterTelemetry, type MultiTelemetryOptions } from './telemetry.ts';
 
 export { MultiReadCommitError } from './multi-reader-errors.ts';
 
@@ -19,7 +20,7 @@ export interface MultiMessage extends Message {
   cluster: number;
 }
 
-export interface MultiReaderOptions {
+export interface MultiReaderOptions extends MultiTelemetryOptions {
   /** Most messages one cluster contributes to one readMessage result. Default 100. */
   maxPerCluster?: number;
   /**
@@ -43,7 +44,7 @@ const nextTurn = (): Promise<void> =>
 
 export class MultiReader implements AsyncIterable<MultiMessage> {
   private readonly slots: ClusterSlot<MultiMessage>[];
-  private readonly opts: Required<Omit<MultiReaderOptions, 'dedupeHeader'>> & { dedupeHeader?: string };
+  private readonly opts: Required<Omit<MultiReaderOptions, 'dedupeHeader' | keyof MultiTelemetryOptions>> & { dedupeHeader?: string };
   private readonly seen = new Map<string, true>();
   private start = 0;
   private closed = false;
@@ -62,7 +63,7 @@ export class MultiReader implements AsyncIterable<MultiMessage> {
     };
     if (!Number.isInteger(this.opts.maxPerCluster) || this.opts.maxPerCluster < 1) throw new KafkaError('maxPerCluster must be an integer >= 1', false);
     const notify = () => this.notify();
-    this.slots = configs.map((c, i) => new ClusterSlot<MultiMessage>(i, source(c), !!c.groupId, this.opts.retryBackoffMs, notify));
+    this.slots = configs.map((c, i) => new ClusterSlot<MultiMessage>(i, source(clusterTelemetry(c, i, opts)), !!c.groupId, this.opts.retryBackoffMs, notify));
   }
 
   get clusters(): number {

@@ -20,8 +20,10 @@ import { HealthTracker, resolveHealthConfig, type ClusterHealth, type HealthConf
 import { probeClient, probeCluster } from './probe.ts';
 import { RWMode } from './rw-mode.ts';
 import { FailoverCounters, sumStats, type MultiWriterStats } from './stats.ts';
+import { clusterTelemetry, type MultiTelemetryOptions } from './telemetry.ts';
+import { Telemetry } from '../client/telemetry/telemetry.ts';
 
-export interface MultiWriterOptions {
+export interface MultiWriterOptions extends MultiTelemetryOptions {
   health?: HealthConfig;
   /** Mirror: a message counts as written once this many clusters have it. Default: all of them. */
   mirrorMinClusters?: number;
@@ -75,6 +77,9 @@ export class MultiWriter {
   private readonly timeoutMs: number;
   private readonly counters: FailoverCounters;
   private next = 0;
+  /** Backup: the cluster the last write went to (telemetry tells when it changes). */
+  private serving = 0;
+  private readonly telemetry: Telemetry;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -90,14 +95,19 @@ export class MultiWriter {
     this.timeoutMs = configs[0].writeTimeoutMs ?? 30_000;
     // Every answer on a cluster's connections (writes and probes) tells its tracker the cluster is alive.
     const alive = (i: number) => () => this.health.answered(i);
-    this.writers = configs.map((c, i) => new Writer({ ...c, onAnswer: alive(i) }));
-    this.probes = configs.map((c, i) => probeClient({ ...c, onAnswer: alive(i) }, health));
+    this.writers = configs.map((c, i) => new Writer({ ...clusterTelemetry(c, i, opts), onAnswer: alive(i) }));
+    this.probes = configs.map((c, i) => probeClient({ ...clusterTelemetry(c, i, opts, ' probe'), onAnswer: alive(i) }, health));
+    this.telemetry = new Telemetry(opts.name ?? 'mka', opts.telemetry);
     this.counters = new FailoverCounters(configs.length);
     this.health = new HealthTracker(configs.length, (i, signal) => probeCluster(this.probes[i], i, configs[i].topic, signal, health.probeTimeoutMs), health, {
       confirmByTraffic: true,
       // The writer's own reconnect backoff grew while the cluster was down; its trial write must not
       // wait it out (seen: an 8 s wait after a restart, and the trial given up).
       onGoodProbe: (i) => this.writers[i].redialNow(),
+    });
+    this.health.onChange((h) => {
+      const tel = this.telemetry.health;
+      if (tel.on) tel.emit({ cluster: h.cluster, state: h.forced ?? h.state, forced: h.forced, error: h.lastError });
     });
     // A standby that takes over must not pay for metadata, dials and a producer id on its first writes.
     for (const w of this.writers) w.warmUp().catch(() => {});
@@ -148,6 +158,7 @@ export class MultiWriter {
       const next = this.pick(order, tried);
       if (next === undefined) break;
       const { c, trial } = next;
+      this.routed(c, [...tried].pop(), pending.length);
       if (tried.size > 0) {
         this.counters.handedOver += pending.length;
         for (const i of pending) if (sentBefore[i]) this.counters.possibleDuplicates++;
@@ -238,6 +249,20 @@ export class MultiWriter {
     if (order.some((c) => this.health.healthy(c))) return undefined;
     const c = order.find((x) => !tried.has(x));
     return c === undefined ? undefined : { c, trial: false };
+  }
+
+  /**
+   * Telemetry: writes go to cluster c, handed over from `from` (undefined: a call's first try). In
+   * Backup mode every change of the cluster written to counts; moving back to a preferred one is a fail-back.
+   */
+  private routed(c: number, from: number | undefined, messages: number): void {
+    if (this.mode === RWMode.Backup) {
+      from = this.serving;
+      this.serving = c;
+    }
+    const tel = this.telemetry.failover;
+    if (from === undefined || from === c || !tel.on) return;
+    tel.emit({ kind: this.mode === RWMode.Backup && c < from ? 'fail-back' : 'failover', from, to: c, messages });
   }
 
   /** A cluster that is out: every message gets why, none was sent. */

@@ -2,7 +2,7 @@
 // runtime seams — TCP, TLS, SCRAM hashing, compression — against the local clusters. Plain script, no
 // test runner, so that it depends on nothing a runtime may lack; prints one line per check.
 import { readFileSync } from 'node:fs';
-import { Client } from '../../src/index.ts';
+import { Client, hasDiagnosticsChannel, subscribeTelemetry, type RequestEvent } from '../../src/index.ts';
 import { cluster } from '../helpers/kafka.ts';
 import { produceRaw, fetchRaw } from '../helpers/produce.ts';
 
@@ -37,6 +37,22 @@ await check('PLAINTEXT: describeCluster on A', async () => {
   } finally {
     await c.close();
   }
+});
+
+await check('telemetry: config hooks and diagnostics_channel subscribers see each request', async () => {
+  expect(hasDiagnosticsChannel, 'node:diagnostics_channel through process.getBuiltinModule');
+  const hooked: RequestEvent[] = [];
+  const channeled: RequestEvent[] = [];
+  const off = subscribeTelemetry({ onRequest: (e) => channeled.push(e) });
+  const c = new Client({ brokers: A.bootstrap, name: `smoke-${runtime}`, telemetry: { onRequest: (e) => hooked.push(e) } });
+  try {
+    await c.describeCluster();
+  } finally {
+    off();
+    await c.close();
+  }
+  const api = (es: RequestEvent[]) => es.filter((e) => e.client === `smoke-${runtime}`).map((e) => e.api).join();
+  expect(api(hooked).includes('DescribeCluster') && api(hooked) === api(channeled), `the same request events both ways (${api(hooked)} / ${api(channeled)})`);
 });
 
 await check('SASL SCRAM-SHA-512 on B', async () => {

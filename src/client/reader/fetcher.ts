@@ -53,6 +53,7 @@ interface SentFetch {
   version: number;
   snapshot: Map<string, { p: PartitionState; epoch: number; offset: bigint }>;
   byId: Map<string, string>;
+  sentAt: number;
 }
 
 export class Fetcher {
@@ -428,7 +429,7 @@ export class Fetcher {
       session.failed(s.ticket);
       throw e;
     });
-    return { res, version, snapshot, byId };
+    return { res, version, snapshot, byId, sentAt: t0 };
   }
 
   /**
@@ -468,6 +469,8 @@ export class Fetcher {
     this.counters.fetchSize.observe(messages);
     this.counters.fetchBytes.observe(bytes);
     this.counters.readTime.observe(readMs);
+    const tel = this.cluster.telemetry.fetch;
+    if (tel.on) tel.emit({ node, partitions: [...snapshot.values()].map(({ p }) => ({ topic: p.topic, partition: p.partition })), records: messages, bytes, ms: performance.now() - sent.sentAt });
     if (relost.length) this.lose(relost, backoff(1, this.config.readBackoffMinMs, this.config.readBackoffMaxMs));
   }
 

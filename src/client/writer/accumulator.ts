@@ -66,6 +66,8 @@ export class Batch {
   split = false;
   /** Was in a produce request handed to a connection: its content is fixed, its messages' fate unknown. */
   sentOnce = false;
+  /** When its latest produce request went out (telemetry's round trip). */
+  sentAt = 0;
   /** A request carrying it got no answer (broken connection, timeout): it may have been written. */
   uncertain = false;
 

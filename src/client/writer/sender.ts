@@ -243,6 +243,7 @@ export class Sender {
     const byTopic = new Map<string, { index: number; records: Uint8Array }[]>();
     for (const b of batches) {
       b.sentOnce = true;
+      b.sentAt = sentAt;
       this.meter.batchQueueTime.observe(sentAt - b.readyTime);
       let list = byTopic.get(b.p.topic);
       if (!list) byTopic.set(b.p.topic, (list = []));
@@ -299,6 +300,7 @@ export class Sender {
     this.meter.counters.bytes += bytes;
     this.meter.batchSize.observe(b.entries.length);
     this.meter.batchBytes.observe(bytes);
+    this.told(b, baseOffset, undefined);
     b.settled = true;
     const entries = b.entries;
     for (let i = 0; i < entries.length; i++) {
@@ -314,6 +316,7 @@ export class Sender {
     // No answer (a broken connection, a timeout): the broker may have written the batch.
     if (!(err instanceof KafkaProtocolError)) b.uncertain = true;
     this.lastTrouble = err;
+    this.told(b, -1n, err);
     const earlier = (x: Batch) => x.order < b.order;
     const action = classifyBatchError(err, {
       idempotent: this.producer !== null,
@@ -350,6 +353,14 @@ export class Sender {
       b.attempts++;
       p.retryAt = Math.max(p.retryAt, performance.now() + backoff(b.attempts, this.cfg.writeBackoffMinMs, this.cfg.writeBackoffMaxMs));
     }
+  }
+
+  /** Telemetry: a produced batch came back, written or not. */
+  private told(b: Batch, baseOffset: bigint, error: Error | undefined): void {
+    const tel = this.cluster.telemetry.produce;
+    if (!tel.on) return;
+    const { topic, partition } = b.p;
+    tel.emit({ topic, partition, records: b.entries.length, bytes: b.sealed?.bytes.length ?? 0, ms: performance.now() - b.sentAt, baseOffset, error });
   }
 
   /** Takes the batch out of its partition's in-flight list; false when it was already settled. */

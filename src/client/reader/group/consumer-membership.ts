@@ -272,7 +272,11 @@ export class ConsumerMembership {
       for (const tp of added) this.assigned.set(tpKey(tp), tp);
       this.sendOwned = true;
     }
-    if (revoked.length || added.length) this.counters.rebalances++;
+    if (revoked.length || added.length) {
+      this.counters.rebalances++;
+      const tel = this.cluster.telemetry.rebalance;
+      if (tel.on) tel.emit({ group: this.groupId, generation: this.memberEpoch, memberId: this.memberId, protocol: this.protocol ?? 'consumer', assigned: [...this.assigned.values()], added, revoked });
+    }
     this.reconciled = complete;
   }
 

@@ -229,6 +229,8 @@ export class Membership {
     }
     for (const [k, tp] of next) this.assigned.set(k, tp);
     this.counters.rebalances++;
+    const tel = this.cluster.telemetry.rebalance;
+    if (tel.on) tel.emit({ group: this.groupId, generation: generationId, memberId: this.memberId, protocol, assigned: [...next.values()], added, revoked });
     await this.hooks.assign(added, generationId);
     // Cooperative: what we gave up may now go to its new owner, which takes another round.
     if (this.cooperative && revoked.length) this.requestRejoin();
