@@ -27,11 +27,15 @@ export {
   ConnectionError,
   AuthenticationError,
   UnsupportedVersionError,
+  ProducerFencedError,
+  TransactionAbortableError,
+  TransactionStateError,
 } from './protocol/errors.ts';
 
 // Single-cluster producer and consumer (kafka-go Writer and Reader semantics).
 export { Writer } from './client/writer/writer.ts';
 export type { WriterConfig, WriterMessage, WriteResult, RequiredAcks } from './client/writer/config.ts';
+export type { GroupMetadata, TxnOffset, TxnState, TransactionScope } from './client/writer/writer.ts';
 export type { WriterStats, DurationStats } from './client/writer/stats.ts';
 export { WriteErrors } from './client/writer/write-errors.ts';
 export { RoundRobin, LeastBytes, Hash, CRC32Balancer, Murmur2Balancer, type Balancer } from './client/writer/balancers.ts';

@@ -316,7 +316,7 @@ export class Cluster {
     route: (opts: CallOptions) => Promise<Connection>,
     api: ApiCodec<Req, Res>,
     body: Encodable<Req> | ((conn: Connection) => Encodable<Req>),
-    opts: CallOptions & { check?: (res: Res) => void; retryUntil?: number } = {},
+    opts: CallOptions & { check?: (res: Res) => void; retryUntil?: number; version?: (conn: Connection) => number } = {},
   ): Promise<Res> {
     // The route may make calls of its own (FindCoordinator): they get the caller's signal and
     // timeout, not this call's response check.
@@ -330,7 +330,7 @@ export class Cluster {
           const req = typeof body === 'function' ? (body as (c: Connection) => Encodable<Req>)(conn) : body;
           // An explicit timeoutMs also bounds the request itself (a JoinGroup or CreateTopics the broker
           // holds that long); without one the connection's requestTimeoutMs applies.
-          const res = await conn.request(api, req, { signal, timeoutMs: opts.timeoutMs });
+          const res = await conn.request(api, req, { signal, timeoutMs: opts.timeoutMs, version: opts.version?.(conn) });
           opts.check?.(res);
           return res;
         },

@@ -90,6 +90,8 @@ export class Connection {
   readonly clientId: string;
   /** The broker's version range per API key, from ApiVersions. */
   brokerVersions = new Map<number, VersionRange>();
+  /** Cluster features the broker reports finalized (ApiVersions v3+), e.g. transaction.version → 2. */
+  features = new Map<string, number>();
   private transport!: Transport;
   private readonly opts: Required<Pick<ConnectionOptions, 'connectTimeoutMs' | 'requestTimeoutMs' | 'maxInFlight' | 'maxResponseBytes'>>;
   private correlationId = 0;
@@ -390,7 +392,11 @@ export class Connection {
     // answer (frozen, overloaded) is given the connect timeout, not the longer request timeout.
     const timeoutMs = Math.min(this.opts.connectTimeoutMs, this.opts.requestTimeoutMs);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const res = await this.send(api, body, { version, signal, timeoutMs }, true) as { errorCode: number; apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[] };
+      const res = await this.send(api, body, { version, signal, timeoutMs }, true) as {
+        errorCode: number;
+        apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[];
+        finalizedFeatures?: { name: string; maxVersionLevel: number }[];
+      };
       if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
         // The broker answered in v0 with the versions it knows; ask again in the newest it speaks.
         const own = res.apiKeys.find((k) => k.apiKey === api.apiKey);
@@ -404,6 +410,7 @@ export class Connection {
         throw new ConnectionError(`ApiVersions to ${this.remote} failed with error code ${res.errorCode}`, true);
       }
       this.brokerVersions = new Map(res.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+      this.features = new Map((res.finalizedFeatures ?? []).map((f) => [f.name, f.maxVersionLevel]));
       return;
     }
   }

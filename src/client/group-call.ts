@@ -1,9 +1,11 @@
-// A request to a consumer group's coordinator, following it when it moves: the one route used by the
-// admin Client and by both group memberships of the Reader.
+// A request to a coordinator (a consumer group's, or a transactional id's), following it when it
+// moves: the one route used by the admin Client, both group memberships of the Reader and the
+// transactional Writer.
 import type { ApiCodec, Encodable } from '../protocol/codec.ts';
 import { KafkaProtocolError } from '../protocol/errors.ts';
 import type { CallOptions, Cluster } from './cluster.ts';
-import type { Coordinators } from './coordinator.ts';
+import type { Connection } from './connection.ts';
+import type { CoordinatorType, Coordinators } from './coordinator.ts';
 import { ErrorCode } from '../protocol/messages/index.ts';
 
 /**
@@ -22,18 +24,36 @@ export function groupCall<Req, Res>(
   opts: CallOptions,
   throwAny = false,
 ): Promise<Res> {
+  return coordinatorCall(cluster, coordinators, { key: groupId, type: 'group' }, api, body, errorOf, opts, throwAny ? (code) => new KafkaProtocolError(code, `${api.name} ${groupId}`) : undefined);
+}
+
+/**
+ * groupCall for any coordinator. `toError`, when given, turns every non-zero code into the error
+ * thrown (retried when retriable); without it only coordinator errors are thrown.
+ */
+export function coordinatorCall<Req, Res>(
+  cluster: Cluster,
+  coordinators: Coordinators,
+  of: { key: string; type: CoordinatorType },
+  api: ApiCodec<Req, Res>,
+  body: Encodable<Req> | ((version: number, conn: Connection) => Encodable<Req>),
+  errorOf: (res: Res) => number,
+  opts: CallOptions & { retryUntil?: number; version?: (conn: Connection) => number },
+  toError?: (code: number) => Error,
+): Promise<Res> {
   return cluster.call(
-    (o) => coordinators.connection(groupId, 'admin', 'group', o),
+    (o) => coordinators.connection(of.key, 'admin', of.type, o),
     api,
-    (conn) => (typeof body === 'function' ? (body as (v: number) => Encodable<Req>)(conn.version(api)) : body),
+    (conn) => (typeof body === 'function' ? (body as (v: number, c: Connection) => Encodable<Req>)(conn.version(api), conn) : body),
     {
       ...opts,
       check: (res) => {
         const code = errorOf(res);
         if (code === ErrorCode.NONE) return;
-        const coordinatorMoved = coordinators.forgetOn(code, groupId);
-        if (throwAny || coordinatorMoved || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
-          throw new KafkaProtocolError(code, `${api.name} ${groupId}`);
+        const coordinatorMoved = coordinators.forgetOn(code, of.key, of.type);
+        if (toError) throw toError(code);
+        if (coordinatorMoved || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+          throw new KafkaProtocolError(code, `${api.name} ${of.key}`);
         }
       },
     },

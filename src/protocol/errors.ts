@@ -108,3 +108,30 @@ export class UnsupportedVersionError extends KafkaError {
     super(message, false);
   }
 }
+
+/**
+ * A newer producer with the same transactional id started (or the coordinator refused our epoch as
+ * one fenced): this Writer can never write in a transaction again. Fatal, never retried: close it.
+ */
+export class ProducerFencedError extends KafkaProtocolError {
+  constructor(code: number, detail?: string | null) {
+    super(code, detail);
+  }
+}
+
+/**
+ * The open transaction cannot commit (a write in it failed, timed out or was refused): abort it, then
+ * the Writer may begin the next one. `cause` is the first failure seen.
+ */
+export class TransactionAbortableError extends KafkaError {
+  constructor(message: string, cause?: unknown) {
+    super(message, false, { cause });
+  }
+}
+
+/** A transactional call made in the wrong state (a write outside a transaction, a commit with none open). */
+export class TransactionStateError extends KafkaError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}

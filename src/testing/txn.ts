@@ -34,8 +34,15 @@ export class Transactions {
     return t.partitions.has(p) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
   }
 
-  async init(transactionalId: string): Promise<{ producerId: bigint; epoch: number }> {
+  /**
+   * `known`: the id and epoch of a producer asking for its own epoch to be bumped (KIP-360); refused
+   * with PRODUCER_FENCED when a newer producer took the transactional id since.
+   */
+  async init(transactionalId: string, known?: { producerId: bigint; epoch: number }): Promise<{ producerId: bigint; epoch: number } | number> {
     let t = this.txns.get(transactionalId);
+    if (known && known.producerId >= 0n && (!t || t.producerId !== known.producerId || t.epoch !== known.epoch)) {
+      return t ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    }
     if (!t) {
       t = { producerId: this.state.allocateProducerId(), epoch: 0, partitions: new Set(), groups: new Set(), offsets: [] };
       this.txns.set(transactionalId, t);

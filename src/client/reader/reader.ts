@@ -14,6 +14,7 @@ import { ASSIGNMENT, messageBytes, type Message, type StampedMessage } from './m
 import { LATEST, listOffsets } from './offsets.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
 import { ReaderCounters, type ReaderStats } from './stats.ts';
+import type { GroupMetadata } from '../writer/transaction.ts';
 
 export interface PartitionLag {
   /** The group's committed offset; -1n when none. */
@@ -249,6 +250,16 @@ export class Reader implements AsyncIterable<Message> {
       this.assignToken.set(tpKey(tp.topic, tp.partition), token);
       this.fetcher.add(tp.topic, tp.partition, c >= 0n ? c : this.cfg.startOffset).token = token;
     }
+  }
+
+  /**
+   * Who this member is in its group now, for a transactional Writer's sendOffsets: the coordinator
+   * refuses offsets from a member of an older generation, so a zombie's transaction cannot commit them.
+   */
+  groupMetadata(): GroupMetadata {
+    const g = this.membership;
+    if (!g) throw new KafkaError('groupMetadata needs a group (groupId)', false);
+    return { groupId: g.groupId, generationId: g.generationId, memberId: g.memberId, groupInstanceId: this.cfg.groupInstanceId };
   }
 
   /** The partitions assigned to this member now. */

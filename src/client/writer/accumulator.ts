@@ -118,6 +118,8 @@ export interface AccumulatorConfig {
   batchTimeoutMs: number;
   maxBufferedBytes: number;
   compression: CompressionType;
+  /** Batches are written in a transaction (the batch header's transactional bit). */
+  transactional?: boolean;
 }
 
 export interface AccumulatorHooks {
@@ -238,7 +240,7 @@ export class Accumulator {
     if (b.dropped > 0 || !encoder) {
       b.entries = b.entries.filter((e) => !e.dropped);
       b.dropped = 0;
-      encoder = createBatchEncoder(this.cfg.compression, b.bytes + 64);
+      encoder = createBatchEncoder(this.cfg, b.bytes + 64);
       for (const e of b.entries) encoder.append(e.timestampMs, e.key, e.value, e.headers);
     }
     b.encoder = null;
@@ -285,7 +287,7 @@ export class Accumulator {
     let seq = b.baseSequence;
     b.settled = true;
     parts.forEach((entries, i) => {
-      const nb = new Batch(this, p, b.order + ((next - b.order) * i) / 2, b.createdAt, createBatchEncoder(this.cfg.compression, 1024));
+      const nb = new Batch(this, p, b.order + ((next - b.order) * i) / 2, b.createdAt, createBatchEncoder(this.cfg, 1024));
       for (const e of entries) {
         nb.encoder!.append(e.timestampMs, e.key, e.value, e.headers);
         e.batch = nb;
@@ -324,7 +326,7 @@ export class Accumulator {
     if (before && !before.readySince) before.readySince = now;
     // A steady stream fills batches of about the same size: starting there saves the builder's
     // doublings (each a fresh zeroed buffer and a copy); after a small batch the next starts small.
-    const b = new Batch(this, p, p.nextOrder++, now, createBatchEncoder(this.cfg.compression, p.lastBatchBytes ? p.lastBatchBytes + 64 : 1024));
+    const b = new Batch(this, p, p.nextOrder++, now, createBatchEncoder(this.cfg, p.lastBatchBytes ? p.lastBatchBytes + 64 : 1024));
     p.batches.push(b);
     // No linger: send once the current burst of calls has run. A 0 ms timer would wait a whole
     // millisecond (timers are clamped to 1 ms), which is most of the latency of a quiet cluster.

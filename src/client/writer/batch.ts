@@ -14,8 +14,8 @@ export interface OpenBatchEncoder {
 }
 
 /** `capacity`: bytes to allocate up front; the builder doubles when the batch outgrows it. */
-export function createBatchEncoder(compression: CompressionType, capacity = 1024): OpenBatchEncoder {
-  const builder = new RecordBatchBuilder({ compression }, capacity);
+export function createBatchEncoder(opts: { compression: CompressionType; transactional?: boolean }, capacity = 1024): OpenBatchEncoder {
+  const builder = new RecordBatchBuilder({ compression: opts.compression, transactional: opts.transactional }, capacity);
   return {
     append: (ts, key, value, headers) => builder.append(ts, key, value, headers),
     async seal() {

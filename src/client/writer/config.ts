@@ -2,6 +2,7 @@
 // acks=all and idempotence on, a linger of a few milliseconds instead of a second.
 import type { ClusterConfig } from '../cluster.ts';
 import type { Balancer } from './balancers.ts';
+import { KafkaError } from '../../protocol/errors.ts';
 import { Murmur2Balancer } from './balancers.ts';
 
 import { checkCanCompress, parseCompression, type CompressionName } from '../../protocol/compression/index.ts';
@@ -59,6 +60,14 @@ export interface WriterConfig extends ClusterConfig {
   maxInFlightPerPartition?: number;
   /** Queued bytes beyond which writeMessages waits (backpressure). */
   maxBufferedBytes?: number;
+  /**
+   * Makes the Writer transactional: writes only inside beginTransaction()…commitTransaction() (or
+   * transaction(fn)), visible to read_committed readers on commit only. One live Writer per id: a new
+   * one fences the older. Needs idempotence (acks=all).
+   */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before aborting it (transaction.timeout.ms). */
+  transactionTimeoutMs?: number;
 }
 
 export type ResolvedWriterConfig = Required<
@@ -75,6 +84,10 @@ export function resolveWriterConfig(c: WriterConfig): ResolvedWriterConfig {
   checkCanCompress(parseCompression(c.compression ?? 'none'));
   const requiredAcks = c.requiredAcks ?? 'all';
   const idempotent = (c.idempotent ?? true) && requiredAcks === 'all';
+  if (c.transactionalId !== undefined) {
+    if (!c.transactionalId) throw new KafkaError('transactionalId must be a non-empty string', false);
+    if (!idempotent) throw new KafkaError('a transactional Writer needs idempotence: requiredAcks "all" and idempotent not false', false);
+  }
   return {
     ...c,
     maxAttempts: c.maxAttempts ?? 10,

@@ -21,13 +21,26 @@ export type Readiness =
   /** InitProducerId is under way (or just started): wait for it. */
   | { state: 'pending'; work: Promise<void> };
 
+/**
+ * A transactional producer does not start a new epoch by itself: InitProducerId with its transactional
+ * id aborts the open transaction, so writes already acknowledged in it would silently vanish. It tells
+ * the transaction (`bumpNeeded`), which fails and starts the new epoch when the caller aborts (`bump`).
+ */
+export interface EpochOwner {
+  bumpNeeded(): void;
+}
+
 export class ProducerState {
   identity: ProducerIdentity | null = null;
   /** A new epoch must be started before anything more is sent. */
   needsReset = false;
   private work: Promise<void> | null = null;
+  private bumpSignalled = false;
 
-  constructor(private readonly init: InitProducer) {}
+  constructor(
+    private readonly init: InitProducer,
+    private readonly owner: EpochOwner | null = null,
+  ) {}
 
   /**
    * Whether batches may be stamped now; if not, starts what is missing (a first id, or a new epoch once
@@ -38,6 +51,11 @@ export class ProducerState {
     if (this.work) return { state: 'pending', work: this.work };
     if (this.needsReset) {
       if (inflight > 0) return { state: 'drain-first' };
+      if (this.owner) {
+        if (!this.bumpSignalled) this.owner.bumpNeeded();
+        this.bumpSignalled = true;
+        return { state: 'drain-first' }; // nothing more is sent until the transaction is aborted
+      }
       return { state: 'pending', work: this.track(this.reset(partitions)) };
     }
     if (!this.identity) {
@@ -64,6 +82,19 @@ export class ProducerState {
     return this.track(this.first());
   }
 
+  /** Starts a new epoch now (a transactional abort that needs one); shares work already under way. */
+  bump(partitions: () => Iterable<PartitionQueue>): Promise<void> {
+    if (this.work) return this.work.then(() => this.bump(partitions));
+    return this.track(this.reset(partitions));
+  }
+
+  /** Takes the id and epoch the coordinator gave at the end of a transaction (KIP-890: a new epoch per transaction). */
+  adopt(identity: ProducerIdentity, partitions: () => Iterable<PartitionQueue>): void {
+    const same = this.identity && this.identity.producerId === identity.producerId && this.identity.producerEpoch === identity.producerEpoch;
+    this.identity = identity;
+    if (!same) this.renumber(partitions);
+  }
+
   private track(work: Promise<void>): Promise<void> {
     this.work = work;
     const clear = () => void (this.work = null);
@@ -80,10 +111,21 @@ export class ProducerState {
     this.identity = null;
     try {
       this.identity = await this.init(current);
-    } catch {
+    } catch (e) {
+      // A transactional producer refused the bump is fenced: asking as a new producer would fence the
+      // newer one instead, and let this zombie write.
+      if (this.owner) {
+        this.identity = current;
+        throw e;
+      }
       this.identity = await this.init(null);
     }
     this.needsReset = false;
+    this.bumpSignalled = false;
+    this.renumber(partitions);
+  }
+
+  private renumber(partitions: () => Iterable<PartitionQueue>): void {
     for (const p of partitions()) {
       p.nextSequence = 0;
       p.acked = false;

@@ -18,6 +18,15 @@ import type { WriterMeter } from './stats.ts';
 const nextTurn: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => void globalThis.setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
+/** What the send loop asks of an open transaction (transaction.ts). */
+export interface TxnGate {
+  readonly transactionalId: string;
+  /** The Produce version to send on `conn`: capped below v12 where the broker does not add partitions itself. */
+  produceVersion(conn: Connection): number;
+  /** Whether batches of `p` may be sent now; if not, p is being added to the transaction and the loop is woken. */
+  admit(p: PartitionQueue): boolean;
+}
+
 interface ProduceAnswer {
   errorCode: number;
   baseOffset: bigint;
@@ -37,6 +46,9 @@ export class Sender {
   /** The last failure seen since the last acknowledged batch: why calls are timing out, if they are. */
   private lastTrouble: Error | null = null;
   private readonly conns: LeaderConnections;
+  private idleWaiters: (() => void)[] = [];
+  /** Set by a transactional Writer (after construction: the transaction needs the Sender too). */
+  txn: TxnGate | null = null;
 
   constructor(
     private readonly cfg: ResolvedWriterConfig,
@@ -116,8 +128,15 @@ export class Sender {
     return this.lastTrouble;
   }
 
+  /** Resolves once no batch is in flight (a transaction ends only after its writes came back). */
+  whenIdle(): Promise<void> {
+    if (this.inflight === 0 || this.shuttingDown) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
   close(): void {
     this.shuttingDown = true;
+    for (const r of this.idleWaiters.splice(0)) r();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.conns.close();
@@ -178,6 +197,7 @@ export class Sender {
           continue;
         }
         if (b.state === 'sealing') continue; // its end wakes the loop
+        if (this.txn && !this.txn.admit(p)) continue; // the partition's addition wakes the loop
         const leader = meta?.partition(p.topic, p.partition)?.leader ?? -1;
         if (leader < 0 || !meta!.brokers.has(leader)) {
           needMetadata = true;
@@ -257,20 +277,21 @@ export class Sender {
       return { name, topicId, partitionData };
     });
     const acks = ACKS[this.cfg.requiredAcks];
-    const body = { transactionalId: null, acks, timeoutMs: this.cfg.writeTimeoutMs, topicData };
+    const body = { transactionalId: this.txn?.transactionalId ?? null, acks, timeoutMs: this.cfg.writeTimeoutMs, topicData };
+    const version = this.txn?.produceVersion(conn);
     this.meter.counters.writes++;
     const answered = (): void => this.meter.writeTime.observe(performance.now() - sentAt);
     const failed = (e: unknown): void => {
       for (const b of batches) this.batchFailed(b, asError(e));
     };
     if (acks === 0) {
-      conn.requestNoResponse(Api.Produce, body).then(() => {
+      conn.requestNoResponse(Api.Produce, body, { version }).then(() => {
         answered();
         for (const b of batches) this.batchDone(b, -1n);
       }, failed).finally(() => this.wake(0));
       return;
     }
-    conn.request(Api.Produce, body).then((res) => {
+    conn.request(Api.Produce, body, { version }).then((res) => {
       answered();
       const results = new Map<string, ProduceAnswer>();
       for (const t of res.responses) {
@@ -371,6 +392,7 @@ export class Sender {
       p.inflight.splice(i, 1);
       this.inflight--;
       if (p.inflight.length === 0) p.blocked = false;
+      if (this.inflight === 0) for (const r of this.idleWaiters.splice(0)) r();
     }
     return !b.settled;
   }

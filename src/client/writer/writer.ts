@@ -5,9 +5,10 @@
 // Idempotent by default: retries keep producer id, epoch and sequence, so the broker drops duplicates,
 // and a partition's batches are resent in order.
 import { Api, ErrorCode } from '../../protocol/messages/index.ts';
-import { AbortedError, ClosedError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
+import { AbortedError, ClosedError, KafkaError, KafkaProtocolError, TransactionStateError } from '../../protocol/errors.ts';
 import { parseCompression } from '../../protocol/compression/index.ts';
-import { Cluster } from '../cluster.ts';
+import { Cluster, type CallOptions } from '../cluster.ts';
+import { Coordinators } from '../coordinator.ts';
 import { deadline, raceSignal } from '../deadline.ts';
 import { Accumulator } from './accumulator.ts';
 import { Admission } from './admission.ts';
@@ -16,9 +17,17 @@ import { ACKS, resolveWriterConfig, type ResolvedWriterConfig, type WriteResult,
 import { ProducerState, type ProducerIdentity } from './producer-state.ts';
 import { Sender } from './sender.ts';
 import { WriterMeter, type WriterStats } from './stats.ts';
+import { Transaction, type GroupMetadata, type TxnOffset, type TxnState } from './transaction.ts';
 
 export type { WriterConfig, WriterMessage, WriteResult } from './config.ts';
 export type { WriteOptions } from './call.ts';
+export type { GroupMetadata, TxnOffset, TxnState } from './transaction.ts';
+
+/** What transaction(fn) hands fn: the Writer's calls that belong inside a transaction. */
+export interface TransactionScope {
+  writeMessages: Writer['writeMessages'];
+  sendOffsets: Writer['sendOffsets'];
+}
 
 export class Writer {
   readonly config: ResolvedWriterConfig;
@@ -35,6 +44,8 @@ export class Writer {
   private closing: Promise<void> | null = null;
 
   private readonly producer: ProducerState | null;
+  /** Set when the Writer is transactional (transactionalId). */
+  private readonly txn: Transaction | null;
 
   constructor(config: WriterConfig) {
     this.config = resolveWriterConfig(config);
@@ -57,6 +68,7 @@ export class Writer {
         batchTimeoutMs: cfg.batchTimeoutMs,
         maxBufferedBytes: cfg.maxBufferedBytes,
         compression: parseCompression(cfg.compression),
+        transactional: cfg.transactionalId !== undefined,
       },
       {
         wake: (d) => this.sender.wake(d),
@@ -64,9 +76,28 @@ export class Writer {
         closed: (ms) => this.meter.batchTime.observe(ms),
       },
     );
-    const producer = cfg.idempotent ? new ProducerState((current) => this.initProducerId(current)) : null;
+    const txn = cfg.transactionalId
+      ? new Transaction({
+          transactionalId: cfg.transactionalId,
+          transactionTimeoutMs: cfg.transactionTimeoutMs ?? 60_000,
+          timeoutMs: cfg.writeTimeoutMs,
+          cluster: this.cluster,
+          coordinators: new Coordinators(this.cluster),
+          acc: this.acc,
+          writesSettled: () => this.writesSettled(),
+        })
+      : null;
+    this.txn = txn;
+    const producer = cfg.idempotent
+      ? new ProducerState((current) => (txn ? txn.initProducerId(current) : this.initProducerId(current)), txn)
+      : null;
     this.producer = producer;
     this.sender = new Sender(cfg, this.cluster, this.acc, producer, this.meter);
+    if (txn) {
+      txn.producer = producer!;
+      txn.sender = this.sender;
+      this.sender.txn = txn;
+    }
     this.admission = new Admission(cfg, this.cluster, this.acc, this.meter, this.lifetime.signal);
   }
 
@@ -114,6 +145,7 @@ export class Writer {
   async writeMessages(...args: (WriterMessage | WriteOptions)[]): Promise<WriteResult[]> {
     const { messages, opts } = parseWriteArgs<WriterMessage>(args);
     if (this.closed) throw new ClosedError('writer closed');
+    this.txn?.checkWrite();
     if (messages.length === 0) return [];
     this.validate(messages);
     const timeoutMs = opts.timeoutMs ?? this.config.writeTimeoutMs;
@@ -137,6 +169,83 @@ export class Writer {
     await call.settled;
     if (call.failed) throw call.toError();
     return call.results as WriteResult[];
+  }
+
+  // ------------------------------------------------------------------------------- transactions
+
+  /**
+   * Opens a transaction (transactional Writer only). The first call also gets the producer id from the
+   * transactional id's coordinator, which fences any older Writer with the same id and aborts what it
+   * left open. One deadline: timeoutMs (default writeTimeoutMs) from now.
+   */
+  async beginTransaction(opts: CallOptions = {}): Promise<void> {
+    await this.transactional('beginTransaction').begin(opts);
+  }
+
+  /**
+   * Sends what lingers, waits for every write of the transaction, then commits it (EndTxn). A failed
+   * write makes it abortable: rejects with TransactionAbortableError, and abortTransaction() follows.
+   * If the commit's outcome is unknown when the deadline passes (TimeoutError), call it again.
+   */
+  async commitTransaction(opts: CallOptions = {}): Promise<void> {
+    await this.transactional('commitTransaction').commit(opts);
+  }
+
+  /** Aborts the open transaction: unsent writes fail, writes already made are never visible to read_committed. */
+  async abortTransaction(opts: CallOptions = {}): Promise<void> {
+    await this.transactional('abortTransaction').abort(opts);
+  }
+
+  /**
+   * Commits consumer offsets with the transaction (AddOffsetsToTxn + TxnOffsetCommit): they take effect
+   * only if it commits. `group` from the group Reader (Reader.groupMetadata()); each offset is the next
+   * one to read (last processed + 1).
+   */
+  async sendOffsets(group: GroupMetadata, offsets: readonly TxnOffset[], opts: CallOptions = {}): Promise<void> {
+    await this.transactional('sendOffsets').sendOffsets(group, offsets, opts);
+  }
+
+  /**
+   * Runs fn inside a transaction: commits when it resolves, aborts when it (or the commit) throws, and
+   * rethrows. `opts` bounds beginning and committing.
+   */
+  async transaction<T>(fn: (tx: TransactionScope) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+    const txn = this.transactional('transaction');
+    const dl = deadline(opts, this.config.writeTimeoutMs, 'transaction');
+    try {
+      await txn.begin({ signal: dl.signal, timeoutMs: dl.remaining() });
+      let result: T;
+      try {
+        result = await fn({ writeMessages: (...a) => this.writeMessages(...a), sendOffsets: (g, o, op) => this.sendOffsets(g, o, op) });
+        await txn.commit({ signal: dl.signal, timeoutMs: dl.remaining() });
+      } catch (e) {
+        // Its own deadline: the caller's may be what just ran out. A fenced Writer cannot abort (the
+        // broker already did): the caller gets the first error either way.
+        if (txn.state === 'open' || txn.state === 'abortable' || txn.state === 'aborting') await txn.abort({}).catch(() => {});
+        throw e;
+      }
+      return result;
+    } finally {
+      dl.dispose();
+    }
+  }
+
+  /** Where the transaction is: ready, open, committing, aborting, abortable, fatal (null: not transactional). */
+  get transactionState(): TxnState | null {
+    return this.txn?.state ?? null;
+  }
+
+  private transactional(what: string): Transaction {
+    if (this.closed) throw new ClosedError('writer closed');
+    if (!this.txn) throw new TransactionStateError(`${what} needs a transactional Writer (transactionalId)`);
+    return this.txn;
+  }
+
+  /** Sends what lingers and resolves once every write call has settled. */
+  private writesSettled(): Promise<void> {
+    this.acc.flush();
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise<void>((r) => this.drained.push(r));
   }
 
   /** Counters since the last call (then reset), with kafka-go's WriterStats fields. */
@@ -213,6 +322,7 @@ export class Writer {
 
   private callSettled(call: WriteCall): void {
     this.pending.delete(call);
+    if (call.failed) this.txn?.writeFailed(call.errors);
     if (this.pending.size === 0) for (const r of this.drained.splice(0)) r();
     const completion = this.config.completion;
     if (!completion) return;

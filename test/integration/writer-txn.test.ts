@@ -1,0 +1,164 @@
+// The transactional Writer against cluster A: committed transactions are visible to read_committed,
+// aborted ones never; writes outside a transaction are refused; a second Writer with the same
+// transactional id fences the first, and nothing the first writes afterwards is ever visible;
+// consume-transform-produce with sendOffsets reads every input exactly once.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '../../src/client/client.ts';
+import { ProducerFencedError, TimeoutError, TransactionAbortableError, TransactionStateError, KafkaError } from '../../src/protocol/errors.ts';
+import { Writer } from '../../src/client/writer/index.ts';
+import { FirstOffset, Reader } from '../../src/client/reader/index.ts';
+import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+
+const brokers = () => cluster('a').bootstrap;
+const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : '');
+
+describe('transactional Writer (cluster A)', () => {
+  let client: Client;
+  const closers: { close(): Promise<void> }[] = [];
+  const writer = (cfg: Partial<ConstructorParameters<typeof Writer>[0]>) => {
+    const w = new Writer({ brokers: brokers(), clientId: 'mka-txn-test', writeTimeoutMs: 20_000, ...cfg });
+    closers.push(w);
+    return w;
+  };
+  /** Every value of `topic` a read_committed reader sees, partition by partition: read until 1.5 s bring nothing more. */
+  const readCommitted = async (topic: string, partitions: number): Promise<string[][]> => {
+    const out: string[][] = [];
+    for (let p = 0; p < partitions; p++) {
+      const r = new Reader({ brokers: brokers(), topic, partition: p, isolationLevel: 'read_committed', maxWaitMs: 200, startOffset: FirstOffset });
+      const vals: string[] = [];
+      try {
+        for (;;) {
+          const m = await r.fetchMessage({ timeoutMs: 1_500 }).catch((e: unknown) => {
+            if (e instanceof TimeoutError) return null;
+            throw e;
+          });
+          if (!m) break;
+          vals.push(text(m.value));
+        }
+      } finally {
+        await r.close();
+      }
+      out.push(vals);
+    }
+    return out;
+  };
+
+  before(async () => {
+    client = new Client({ brokers: brokers(), clientId: 'mka-txn-test-admin' });
+  });
+  after(async () => {
+    for (const c of closers) await c.close().catch(() => {});
+    await client.close();
+  });
+
+  it('commits are visible to read_committed, aborts never; writes outside a transaction are refused', async () => {
+    const topic = uniqueTopic('txn');
+    await client.createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }]);
+    const w = writer({ topic, transactionalId: uniqueTopic('tid') });
+    await assert.rejects(w.writeMessages({ value: 'outside' }), TransactionStateError);
+    await assert.rejects(w.commitTransaction(), TransactionStateError);
+
+    await w.beginTransaction();
+    await w.writeMessages(...Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `c1-${i}` })));
+    await w.commitTransaction();
+
+    await w.beginTransaction();
+    await w.writeMessages(...Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `a-${i}` })));
+    await w.abortTransaction();
+
+    const got = await w.transaction(async (tx) => {
+      await tx.writeMessages(...Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `c2-${i}` })));
+      return 'done';
+    });
+    assert.equal(got, 'done');
+    await assert.rejects(
+      w.transaction(async (tx) => {
+        await tx.writeMessages({ key: 'k0', value: 'thrown' });
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(w.transactionState, 'ready');
+
+    const seen = (await readCommitted(topic, 3)).flat();
+    assert.equal(seen.length, 60);
+    assert.deepEqual(seen.filter((v) => v.startsWith('c1-')).length, 30);
+    assert.deepEqual(seen.filter((v) => v.startsWith('c2-')).length, 30);
+    assert.ok(!seen.some((v) => v.startsWith('a-') || v === 'thrown'));
+  });
+
+  it('a second Writer with the same transactional id fences the first: typed errors, nothing of the zombie visible', async () => {
+    const topic = uniqueTopic('fence');
+    await client.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]);
+    const tid = uniqueTopic('tid-fence');
+    const w1 = writer({ topic, transactionalId: tid, maxAttempts: 3 });
+    await w1.beginTransaction();
+    await w1.writeMessages({ key: 'a', value: 'w1-before' }, { key: 'b', value: 'w1-before' });
+
+    const w2 = writer({ topic, transactionalId: tid });
+    await w2.beginTransaction(); // fences w1 and aborts its open transaction
+    await w2.writeMessages({ key: 'a', value: 'w2' });
+
+    // The zombie's next write fails; its commit fails; whatever it does, nothing it wrote is committed.
+    const writeErr = await w1.writeMessages({ key: 'a', value: 'w1-after' }, { key: 'b', value: 'w1-after' }).then(() => null, (e: unknown) => e);
+    assert.ok(writeErr instanceof KafkaError, `the zombie's write fails (${String(writeErr)})`);
+    const commitErr = await w1.commitTransaction().then(() => null, (e: unknown) => e);
+    assert.ok(commitErr instanceof ProducerFencedError || commitErr instanceof TransactionAbortableError, `commit: ${String(commitErr)}`);
+    if (!(commitErr instanceof ProducerFencedError)) {
+      await assert.rejects(w1.abortTransaction(), ProducerFencedError);
+    }
+    // From now on every transactional call says fenced.
+    await assert.rejects(w1.beginTransaction(), ProducerFencedError);
+    await assert.rejects(w1.writeMessages({ value: 'x' }), ProducerFencedError);
+    assert.equal(w1.transactionState, 'fatal');
+
+    await w2.commitTransaction();
+    const seen = (await readCommitted(topic, 2)).flat();
+    assert.deepEqual(seen, ['w2']);
+  });
+
+  it('consume-transform-produce: sendOffsets commits input offsets with the output; each input seen once', async () => {
+    const input = uniqueTopic('ctp-in');
+    const output = uniqueTopic('ctp-out');
+    await client.createTopics([
+      { topic: input, numPartitions: 3, replicationFactor: 3 },
+      { topic: output, numPartitions: 3, replicationFactor: 3 },
+    ]);
+    const n = 300;
+    const plain = writer({ topic: input });
+    await plain.writeMessages(...Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `in-${i}` })));
+    const groupId = uniqueTopic('ctp-group');
+
+    // Round 1 processes some input and commits; round 2 processes some and aborts; round 3 finishes.
+    const run = async (limit: number, commit: boolean) => {
+      const r = new Reader({ brokers: brokers(), groupId, groupTopics: [input], isolationLevel: 'read_committed', maxWaitMs: 200, startOffset: FirstOffset });
+      const w = writer({ topic: output, transactionalId: `${groupId}-tid` });
+      let done = 0;
+      try {
+        while (done < limit) {
+          await w.beginTransaction();
+          const batch = [];
+          for (let i = 0; i < 50 && done < limit; i++, done++) batch.push(await r.fetchMessage({ timeoutMs: 20_000 }));
+          await w.writeMessages(...batch.map((m) => ({ key: m.key, value: `out-${text(m.value).slice(3)}` })));
+          const next = new Map<string, bigint>();
+          for (const m of batch) next.set(`${m.partition}`, m.offset + 1n);
+          await w.sendOffsets(r.groupMetadata(), [...next].map(([p, offset]) => ({ topic: input, partition: Number(p), offset })));
+          if (commit) await w.commitTransaction();
+          else await w.abortTransaction();
+        }
+      } finally {
+        await r.close();
+      }
+      return done;
+    };
+    await run(100, true);
+    await run(100, false);
+    let left = n - 100;
+    while (left > 0) left -= await run(left, true);
+
+    const outs = (await readCommitted(output, 3)).flat();
+    assert.equal(outs.length, n, 'every input once in the committed output');
+    assert.deepEqual([...new Set(outs)].sort(), Array.from({ length: n }, (_, i) => `out-${i}`).sort());
+  });
+});
