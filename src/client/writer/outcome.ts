@@ -21,6 +21,11 @@ export interface BatchSituation {
   earlierOutstanding: boolean;
   /** The writer gave up (close aborted): nothing is retried. */
   shuttingDown: boolean;
+  /**
+   * In a transaction a new epoch cannot start mid-way (it would abort the transaction): a batch whose
+   * retry needs one fails instead, and the transaction becomes abortable.
+   */
+  transactional?: boolean;
 }
 
 export type BatchAction =
@@ -52,10 +57,12 @@ export function classifyBatchError(err: Error, s: BatchSituation): BatchAction {
   const retriable = (err instanceof KafkaError && err.retriable) || producerLost || outOfOrder;
   const attempts = behindRetry ? s.attempts : s.attempts + 1;
   if (!retriable || attempts >= s.maxAttempts) return { kind: 'fail', resetProducer: gap };
+  const resetProducer = (outOfOrder && !behindRetry) || producerLost;
+  if (s.transactional && resetProducer) return { kind: 'fail', resetProducer: true };
   return {
     kind: 'retry',
     countAttempt: !behindRetry,
-    resetProducer: (outOfOrder && !behindRetry) || producerLost,
+    resetProducer,
     refreshMetadata:
       invalidatesMetadata(err) || err instanceof ConnectionError || err instanceof TimeoutError || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   };

@@ -92,7 +92,10 @@ export class ProducerState {
   adopt(identity: ProducerIdentity, partitions: () => Iterable<PartitionQueue>): void {
     const same = this.identity && this.identity.producerId === identity.producerId && this.identity.producerEpoch === identity.producerEpoch;
     this.identity = identity;
-    if (!same) this.renumber(partitions);
+    if (same) return;
+    this.needsReset = false;
+    this.bumpSignalled = false;
+    this.renumber(partitions);
   }
 
   private track(work: Promise<void>): Promise<void> {

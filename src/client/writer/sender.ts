@@ -348,6 +348,7 @@ export class Sender {
       abandoned: b.waiting === 0,
       earlierOutstanding: p.batches.some(earlier) || p.inflight.some(earlier),
       shuttingDown: this.shuttingDown,
+      transactional: this.txn !== null,
     });
     if (action.kind === 'split') {
       this.meter.counters.retries++;

@@ -248,7 +248,9 @@ export class Transaction implements TxnGate {
   /** Ends the open transaction; the shared work of every commit/abort call waiting for it. */
   private async end(commit: boolean): Promise<void> {
     try {
-      if (!commit && (this.bumpRequired || this.producer.needsReset)) {
+      // Transaction version 2 bumps the epoch at every EndTxn on the coordinator's side: the client
+      // never does (as the Java client: an InitProducerId there would end the fencing Writer's transaction).
+      if (!commit && !this.tv2 && (this.bumpRequired || this.producer.needsReset)) {
         // InitProducerId with our id and epoch aborts the transaction and starts a new epoch (KIP-360);
         // a fenced Writer is refused (PRODUCER_FENCED) instead.
         await this.producer.bump(() => this.d.acc.all());
@@ -266,6 +268,7 @@ export class Transaction implements TxnGate {
       }
       this.s = 'ready';
       this.error = null;
+      this.bumpRequired = false;
       this.added.clear();
     } catch (e) {
       const k = classifyTxnError(e, 'coordinator');
