@@ -87,6 +87,11 @@ export class MultiWriter {
     if (!Object.values(RWMode).includes(mode)) throw new KafkaError(`unknown RWMode ${String(mode)}`, false);
     if (!Array.isArray(configs) || configs.length === 0) throw new KafkaError('MultiWriter needs at least one cluster config', false);
     if (configs.some((c) => c.async)) throw new KafkaError('MultiWriter cannot fail over async writers: leave async off in its configs', false);
+    // A transaction lives on one cluster: failing its writes over (Backup, MultiRW) or copying them
+    // (Mirror) would commit part of it, or replay it outside it. Refused in every mode.
+    if (configs.some((c) => c.transactionalId !== undefined)) {
+      throw new KafkaError('MultiWriter does not write transactions (a transaction lives on one cluster): use a transactional Writer on that cluster', false);
+    }
     const min = opts.mirrorMinClusters ?? configs.length;
     if (mode === RWMode.Mirror && (min < 1 || min > configs.length)) throw new RangeError(`mirrorMinClusters ${min} outside 1..${configs.length}`);
     const health = resolveHealthConfig(opts.health ?? {});
