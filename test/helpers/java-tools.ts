@@ -40,10 +40,11 @@ export async function javaProduce(bootstrap: string, topic: string, records: Jav
   ], lines);
 }
 
-/** Reads `count` records of partition 0 from the beginning with Kafka's ConsoleConsumer. */
-export async function javaConsume(bootstrap: string, topic: string, count: number): Promise<{ key: string; value: string; headers: string; timestamp: number; offset: number }[]> {
+/** Reads `count` records of partition 0 from the beginning with Kafka's ConsoleConsumer (`props`: consumer properties). */
+export async function javaConsume(bootstrap: string, topic: string, count: number, props: Record<string, string> = {}): Promise<{ key: string; value: string; headers: string; timestamp: number; offset: number }[]> {
   const out = await runTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
     '--bootstrap-server', bootstrap, '--topic', topic, '--partition', '0', '--offset', 'earliest',
+    ...Object.entries(props).flatMap(([k, v]) => ['--consumer-property', `${k}=${v}`]),
     '--max-messages', String(count), '--timeout-ms', '20000',
     '--formatter-property', 'print.key=true',
     '--formatter-property', 'print.headers=true',
@@ -69,4 +70,17 @@ export function javaSample(n: number): JavaRecord[] {
     value: `value-${i}-${'abcdefgh'.repeat(i % 7)}-ü€`,
     headers: i % 3 === 0 ? [['seq', String(i)]] : [['h1', `v${i}`], ['trace', `t-${i * 7}`]],
   }));
+}
+
+/**
+ * Kafka's TransactionalMessageCopier: the Java transactional producer in a consume-transform-produce
+ * loop, copying partition 0 of `input` (up to its end at launch) to `output` in transactions of `size`
+ * messages with the consumed offsets, aborting some at random (they are redone).
+ */
+export async function javaCopyTransactionally(bootstrap: string, input: string, output: string, opts: { transactionalId: string; group: string; size: number }): Promise<void> {
+  await runTool('org.apache.kafka.tools.TransactionalMessageCopier', [
+    '--broker-list', bootstrap, '--input-topic', input, '--input-partition', '0', '--output-topic', output,
+    '--transactional-id', opts.transactionalId, '--consumer-group', opts.group, '--transaction-size', String(opts.size),
+    '--enable-random-aborts', '--use-group-metadata',
+  ]);
 }
