@@ -229,6 +229,7 @@ export class FakeCluster {
     for (const t of this.fencing.values()) clearTimeout(t);
     this.fencing.clear();
     this.groups.close();
+    this.services.transactions.close();
     await Promise.all([...this.brokerSet.values()].map((b) => b.stop()));
   }
 

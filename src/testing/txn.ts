@@ -12,6 +12,11 @@ import type { ClusterState, CommittedOffset, PartitionState } from './state.ts';
 interface Txn {
   producerId: bigint;
   epoch: number;
+  /** The epoch before a timeout abort bumped it (KIP-588): its producer may still ask for a bump. */
+  lastEpoch: number;
+  timeoutMs: number;
+  /** Aborts the transaction when it stays open longer than timeoutMs, as the coordinator does. */
+  timer: ReturnType<typeof setTimeout> | null;
   partitions: Set<PartitionState>;
   /** Groups added by AddOffsetsToTxn, and the offsets TxnOffsetCommit staged: written on commit only. */
   groups: Set<string>;
@@ -38,26 +43,29 @@ export class Transactions {
    * `known`: the id and epoch of a producer asking for its own epoch to be bumped (KIP-360); refused
    * with PRODUCER_FENCED when a newer producer took the transactional id since.
    */
-  async init(transactionalId: string, known?: { producerId: bigint; epoch: number }): Promise<{ producerId: bigint; epoch: number } | number> {
+  async init(transactionalId: string, timeoutMs: number, known?: { producerId: bigint; epoch: number }): Promise<{ producerId: bigint; epoch: number } | number> {
     let t = this.txns.get(transactionalId);
-    if (known && known.producerId >= 0n && (!t || t.producerId !== known.producerId || t.epoch !== known.epoch)) {
+    if (known && known.producerId >= 0n && (!t || t.producerId !== known.producerId || (t.epoch !== known.epoch && t.lastEpoch !== known.epoch))) {
       return t ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     }
     if (!t) {
-      t = { producerId: this.state.allocateProducerId(), epoch: 0, partitions: new Set(), groups: new Set(), offsets: [] };
+      t = { producerId: this.state.allocateProducerId(), epoch: 0, lastEpoch: -1, timeoutMs, timer: null, partitions: new Set(), groups: new Set(), offsets: [] };
       this.txns.set(transactionalId, t);
       return t;
     }
+    t.timeoutMs = timeoutMs;
+    t.lastEpoch = -1;
     // A new producer with this id fences the old one; what the old one left open is aborted.
     await this.end(t, false);
     t.epoch++;
     return t;
   }
 
+  /** The coordinator's check of a request's id and epoch: an older epoch is fenced (PRODUCER_FENCED). */
   private check(transactionalId: string, producerId: bigint, epoch: number): Txn | number {
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (epoch !== t.epoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (epoch !== t.epoch) return ErrorCode.PRODUCER_FENCED;
     return t;
   }
 
@@ -65,6 +73,7 @@ export class Transactions {
     const t = this.check(transactionalId, producerId, epoch);
     if (typeof t === 'number') return t;
     if (!p) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    this.started(t);
     t.partitions.add(p);
     return ErrorCode.NONE;
   }
@@ -72,8 +81,29 @@ export class Transactions {
   addGroup(transactionalId: string, producerId: bigint, epoch: number, group: string): number {
     const t = this.check(transactionalId, producerId, epoch);
     if (typeof t === 'number') return t;
+    this.started(t);
     t.groups.add(group);
     return ErrorCode.NONE;
+  }
+
+  /** The transaction is ongoing from its first partition or group: its timeout runs from then. */
+  private started(t: Txn): void {
+    if (t.timer) return;
+    t.timer = setTimeout(() => {
+      t.timer = null;
+      // Aborted by the coordinator, with the epoch bumped so the producer's next write is refused
+      // (INVALID_PRODUCER_EPOCH) and only an epoch bump from the epoch it had is accepted (KIP-588).
+      void this.end(t, false).then(() => {
+        t.lastEpoch = t.epoch;
+        t.epoch++;
+      });
+    }, t.timeoutMs);
+    t.timer.unref?.();
+  }
+
+  /** Stops the transaction timers (the cluster is stopping). */
+  close(): void {
+    for (const t of this.txns.values()) if (t.timer) clearTimeout(t.timer);
   }
 
   stageOffset(transactionalId: string, producerId: bigint, epoch: number, group: string, topic: string, partition: number, offset: CommittedOffset): number {
@@ -92,6 +122,8 @@ export class Transactions {
   }
 
   private async end(t: Txn, commit: boolean): Promise<void> {
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = null;
     for (const p of t.partitions) {
       const marker = await controlBatch(t.producerId, t.epoch, commit ? COMMIT : ABORT);
       const first = p.openTxns.get(t.producerId);
@@ -125,6 +157,11 @@ async function controlBatch(producerId: bigint, epoch: number, type: number): Pr
   return batch;
 }
 
+/** PRODUCER_FENCED came with v2 of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn: older versions say INVALID_PRODUCER_EPOCH. */
+function fencedAs(version: number, code: number): number {
+  return code === ErrorCode.PRODUCER_FENCED && version < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : code;
+}
+
 function partitionOf(ctx: RequestContext, topic: string, index: number): PartitionState | undefined {
   return ctx.state.topics.get(topic)?.partitions[index];
 }
@@ -136,7 +173,7 @@ export function txnHandlers(): ApiHandler[] {
       const results = (id: string, pid: bigint, epoch: number, topics: { name: string; partitions: number[] }[]) =>
         topics.map((t) => ({
           name: t.name,
-          resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: txns.add(id, pid, epoch, partitionOf(ctx, t.name, p)) })),
+          resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: fencedAs(ctx.version, txns.add(id, pid, epoch, partitionOf(ctx, t.name, p))) })),
         }));
       if (ctx.version <= 3) {
         return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics) };
@@ -150,7 +187,7 @@ export function txnHandlers(): ApiHandler[] {
 
     handler(Api.AddOffsetsToTxn, (ctx, req) => ({
       throttleTimeMs: 0,
-      errorCode: ctx.services.transactions.addGroup(req.transactionalId, req.producerId, req.producerEpoch, req.groupId),
+      errorCode: fencedAs(ctx.version, ctx.services.transactions.addGroup(req.transactionalId, req.producerId, req.producerEpoch, req.groupId)),
     })),
 
     handler(Api.TxnOffsetCommit, (ctx, req) => ({
@@ -174,7 +211,7 @@ export function txnHandlers(): ApiHandler[] {
 
     handler(Api.EndTxn, async (ctx, req) => ({
       throttleTimeMs: 0,
-      errorCode: await ctx.services.transactions.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed),
+      errorCode: fencedAs(ctx.version, await ctx.services.transactions.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed)),
       producerId: -1n,
       producerEpoch: -1,
     }), { max: 4 }),

@@ -118,6 +118,31 @@ describe('transactional Writer (cluster A)', () => {
     assert.deepEqual(seen, ['w2']);
   });
 
+  it('a transaction the coordinator timed out: the next write is refused, abort recovers, the next transaction commits', { timeout: 90_000 }, async () => {
+    const topic = uniqueTopic('txn-timeout');
+    await client.createTopics([{ topic, numPartitions: 1, replicationFactor: 3 }]);
+    const w = writer({ topic, transactionalId: uniqueTopic('tid-timeout'), transactionTimeoutMs: 1_000 });
+    await w.beginTransaction();
+    await w.writeMessages({ key: 'k', value: 'timed-out' });
+    // The broker looks for timed-out transactions every 10 s (transaction.abort.timed.out.transaction.cleanup.interval.ms).
+    const deadline = performance.now() + 40_000;
+    let refused: unknown = null;
+    while (!refused && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      refused = await w.writeMessages({ key: 'k', value: 'after-timeout' }).then(() => null, (e: unknown) => e);
+    }
+    assert.ok(refused instanceof KafkaError, 'a write after the timeout is refused');
+    assert.equal(w.transactionState, 'abortable');
+    await assert.rejects(w.commitTransaction(), TransactionAbortableError);
+    await w.abortTransaction();
+    assert.equal(w.transactionState, 'ready');
+    await w.transaction(async (tx) => {
+      await tx.writeMessages({ key: 'k', value: 'next' });
+    });
+    const seen = (await readCommitted(topic, 1)).flat();
+    assert.deepEqual(seen, ['next']);
+  });
+
   it('consume-transform-produce: sendOffsets commits input offsets with the output; each input seen once', async () => {
     const input = uniqueTopic('ctp-in');
     const output = uniqueTopic('ctp-out');

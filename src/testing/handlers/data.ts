@@ -224,7 +224,7 @@ export function dataHandlers(): ApiHandler[] {
     handler(Api.InitProducerId, async (ctx, req) => {
       const none = { throttleTimeMs: 0, producerId: -1n, producerEpoch: -1, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
       if (req.transactionalId !== null) {
-        const t = await ctx.services.transactions.init(req.transactionalId, ctx.version >= 3 ? { producerId: req.producerId, epoch: req.producerEpoch } : undefined);
+        const t = await ctx.services.transactions.init(req.transactionalId, req.transactionTimeoutMs, ctx.version >= 3 ? { producerId: req.producerId, epoch: req.producerEpoch } : undefined);
         if (typeof t === 'number') return { ...none, errorCode: t === ErrorCode.PRODUCER_FENCED && ctx.version < 4 ? ErrorCode.INVALID_PRODUCER_EPOCH : t };
         return { ...none, errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.epoch };
       }
