@@ -22,6 +22,7 @@ export function baseSpec(bootstrap: string[], messages: number, e2eSeconds: numb
     batchBytes: 1024 * 1024,
     maxInFlight: 5,
     idempotent: false,
+    txnMessages: 1000,
     chunk: 1000,
     window: 5,
     fetchMinBytes: 1,
@@ -41,6 +42,7 @@ export const CASES: BenchCase[] = [
   { id: 'produce-1k', title: 'Produce 1 KiB', scenario: 'produce', spec: { valueBytes: 1024 } },
   { id: 'produce-100-lz4', title: 'Produce 100 B, lz4', scenario: 'produce', spec: { compression: 'lz4' } },
   { id: 'produce-1k-lz4', title: 'Produce 1 KiB, lz4', scenario: 'produce', spec: { valueBytes: 1024, compression: 'lz4' } },
+  { id: 'produce-txn', title: 'Produce 100 B in transactions of 1,000', scenario: 'produce-txn', spec: {} },
   { id: 'consume-partition', title: 'Consume 100 B, partition reader', scenario: 'consume-partition', spec: {}, sharedTopic: true },
   { id: 'consume-group', title: 'Consume 100 B, group', scenario: 'consume-group', spec: {}, sharedTopic: true },
   // No linger here: kafkajs and @platformatic/kafka cannot linger, so every client sends at once.

@@ -14,6 +14,8 @@ async function run(): Promise<ScenarioResult> {
   switch (scenario) {
     case 'produce':
       return adapter.produce ? { kind: 'throughput', value: await adapter.produce(spec) } : no('producer');
+    case 'produce-txn':
+      return adapter.produceTxn ? { kind: 'throughput', value: await adapter.produceTxn(spec) } : no('transactional producer');
     case 'consume-partition':
       return adapter.consumePartition ? { kind: 'throughput', value: await adapter.consumePartition(spec) } : no('partition reader');
     case 'consume-group':

@@ -55,6 +55,18 @@ export async function pumpProduce(spec: BenchSpec, send: (n: number) => Promise<
   return { messages: queued, bytes: queued * spec.valueBytes, elapsedMs: performance.now() - t0 };
 }
 
+/** Writes spec.messages in transactions of spec.txnMessages, one after another: `txn(n)` sends n messages and commits. */
+export async function pumpTransactions(spec: BenchSpec, txn: (n: number) => Promise<unknown>): Promise<Throughput> {
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < spec.messages) {
+    const n = Math.min(spec.txnMessages, spec.messages - sent);
+    await txn(n);
+    sent += n;
+  }
+  return { messages: sent, bytes: sent * spec.valueBytes, elapsedMs: performance.now() - t0 };
+}
+
 /** Counts consumed messages; resolves when spec.messages have arrived. Start the clock at the first call of start(). */
 export class ConsumeCounter {
   private count = 0;

@@ -59,12 +59,17 @@ function producerProps(spec: BenchSpec): Record<string, string | number> {
   };
 }
 
-async function produce(spec: BenchSpec, dir: string): Promise<{ result: ScenarioResult; maxRssBytes: number }> {
+/**
+ * `transactional`: ProducerPerformance commits by time, not by count (--transaction-duration-ms): 10 ms
+ * holds about as many messages as the JS clients' transactions of 1,000 at its rate.
+ */
+async function produce(spec: BenchSpec, dir: string, transactional = false): Promise<{ result: ScenarioResult; maxRssBytes: number }> {
   const cfg = join(dir, 'producer.properties');
-  writeFileSync(cfg, props(producerProps(spec)));
+  writeFileSync(cfg, props({ ...producerProps(spec), ...(transactional ? { 'enable.idempotence': 'true' } : {}) }));
+  const txn = transactional ? ['--transactional-id', `bench-java-${spec.topic}`, '--transaction-duration-ms', '10'] : [];
   const { out, maxRssBytes } = await runTool(
     'org.apache.kafka.tools.ProducerPerformance',
-    ['--topic', spec.topic, '--num-records', String(spec.messages), '--record-size', String(spec.valueBytes), '--throughput', '-1', '--producer.config', cfg],
+    ['--topic', spec.topic, '--num-records', String(spec.messages), '--record-size', String(spec.valueBytes), '--throughput', '-1', '--producer.config', cfg, ...txn],
     600_000,
   );
   // "1000000 records sent, 123456.7 records/sec (11.77 MB/sec), ..." is the summary line.
@@ -117,6 +122,7 @@ export async function runJava(scenario: Scenario, spec: BenchSpec): Promise<Chil
   try {
     const r =
       scenario === 'produce' ? await produce(spec, dir)
+      : scenario === 'produce-txn' ? await produce(spec, dir, true)
       : scenario === 'consume-group' ? await consumeGroup(spec, dir)
       : { result: { kind: 'unsupported', reason: WHY[scenario] ?? 'not offered' } as ScenarioResult, maxRssBytes: 0 };
     return { client: 'java', version, scenario, ...r };

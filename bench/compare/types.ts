@@ -1,7 +1,7 @@
 // The contract between the side-by-side orchestrator (run.ts) and one client's adapter. Every adapter
 // runs in its own process (child.ts), gets the same BenchSpec, and returns a ScenarioResult.
 
-export type Scenario = 'produce' | 'consume-partition' | 'consume-group' | 'e2e' | 'codec';
+export type Scenario = 'produce' | 'produce-txn' | 'consume-partition' | 'consume-group' | 'e2e' | 'codec';
 export type Compression = 'none' | 'lz4';
 
 /** The settings every client is configured with alike; printed with the table. */
@@ -22,6 +22,8 @@ export interface BenchSpec {
   maxInFlight: number;
   /** Producer idempotence (off for every client: kafkajs allows only one request in flight with it). */
   idempotent: false;
+  /** produce-txn: messages per transaction (one send call, then commit; transactions one after another). */
+  txnMessages: number;
   /** Messages handed to the client per send call, and how many such calls are kept outstanding. */
   chunk: number;
   window: number;
@@ -74,6 +76,8 @@ export interface ClientAdapter {
   /** Library version, for the table header. */
   version(): string;
   produce?(spec: BenchSpec): Promise<Throughput>;
+  /** spec.messages in transactions of spec.txnMessages, each committed before the next begins. */
+  produceTxn?(spec: BenchSpec): Promise<Throughput>;
   consumePartition?(spec: BenchSpec): Promise<Throughput>;
   consumeGroup?(spec: BenchSpec): Promise<Throughput>;
   e2e?(spec: BenchSpec): Promise<Latency>;

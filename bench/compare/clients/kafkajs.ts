@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import kafkajs, { type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { codecFor } from '../../../src/protocol/compression/index.ts';
-import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce } from '../drivers.ts';
+import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce, pumpTransactions } from '../drivers.ts';
 import type { BenchSpec, ClientAdapter, Throughput } from '../types.ts';
 
 // kafkajs is CommonJS and builds its exports object with computed members, so Node's named-export
@@ -89,6 +89,23 @@ const adapter: ClientAdapter = {
     const msgs = Array.from({ length: spec.chunk }, () => ({ value }));
     await send(p, spec, [{ value }]); // connections, metadata
     const t = await pumpProduce(spec, (n) => send(p, spec, n === msgs.length ? msgs : msgs.slice(0, n)));
+    await p.disconnect();
+    return t;
+  },
+
+  async produceTxn(spec) {
+    // kafkajs allows one request in flight with idempotence (and so with transactions).
+    const p = client(spec).producer({ idempotent: true, transactionalId: `bench-kafkajs-${spec.topic}`, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await p.connect();
+    const value = benchValue(spec);
+    const msgs = Array.from({ length: spec.txnMessages }, () => ({ value }));
+    const txn = async (messages: { value: Buffer }[]) => {
+      const tx = await p.transaction();
+      await tx.send({ topic: spec.topic, messages, acks: spec.acks, compression: compression(spec) });
+      await tx.commit();
+    };
+    await txn(msgs.slice(0, 1)); // producer id, connections, metadata
+    const t = await pumpTransactions(spec, (n) => txn(n === msgs.length ? msgs : msgs.slice(0, n)));
     await p.disconnect();
     return t;
   },

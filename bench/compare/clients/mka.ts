@@ -1,12 +1,12 @@
 // mka under the side-by-side benchmark: Writer, Reader (partition and group), the record-batch codec.
 import { readFileSync } from 'node:fs';
 import { Reader } from '../../../src/client/reader/index.ts';
-import { Writer, type WriterMessage } from '../../../src/client/writer/index.ts';
+import { Writer, type WriterConfig, type WriterMessage } from '../../../src/client/writer/index.ts';
 import { decodeRecordSet, RecordBatchBuilder } from '../../../src/protocol/records/index.ts';
-import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce } from '../drivers.ts';
+import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce, pumpTransactions } from '../drivers.ts';
 import type { BenchSpec, ClientAdapter, Throughput } from '../types.ts';
 
-function writer(spec: BenchSpec): Writer {
+function writer(spec: BenchSpec, extra: Partial<WriterConfig> = {}): Writer {
   return new Writer({
     brokers: spec.bootstrap,
     clientId: 'bench-mka',
@@ -19,6 +19,7 @@ function writer(spec: BenchSpec): Writer {
     batchBytes: spec.batchBytes,
     batchSize: 1_000_000,
     maxInFlightPerPartition: spec.maxInFlight,
+    ...extra,
   });
 }
 
@@ -53,6 +54,16 @@ const adapter: ClientAdapter = {
     const msgs: WriterMessage[] = Array.from({ length: spec.chunk }, () => ({ value }));
     await w.writeMessages({ value }); // connections, metadata
     const t = await pumpProduce(spec, (n) => w.writeMessages(...(n === msgs.length ? msgs : msgs.slice(0, n))));
+    await w.close();
+    return t;
+  },
+
+  async produceTxn(spec) {
+    const w = writer(spec, { transactionalId: `bench-mka-${spec.topic}`, idempotent: true });
+    const value = benchValue(spec);
+    const msgs: WriterMessage[] = Array.from({ length: spec.txnMessages }, () => ({ value }));
+    await w.transaction((tx) => tx.writeMessages({ value })); // producer id, connections, metadata
+    const t = await pumpTransactions(spec, (n) => w.transaction((tx) => tx.writeMessages(...(n === msgs.length ? msgs : msgs.slice(0, n)))));
     await w.close();
     return t;
   },

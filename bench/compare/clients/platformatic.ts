@@ -27,7 +27,7 @@ import {
   type MessageRecord,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce } from '../drivers.ts';
+import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce, pumpTransactions } from '../drivers.ts';
 import type { BenchSpec, ClientAdapter, Throughput } from '../types.ts';
 
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -92,6 +92,30 @@ const adapter: ClientAdapter = {
     const msgs = Array.from({ length: spec.chunk }, () => ({ topic: spec.topic, value }));
     await p.send({ messages: [{ topic: spec.topic, value }] }); // connections, metadata
     const t = await pumpProduce(spec, (n) => p.send({ messages: n === msgs.length ? msgs : msgs.slice(0, n) }));
+    await p.close();
+    return t;
+  },
+
+  async produceTxn(spec) {
+    const p = new Producer({
+      clientId: 'bench-platformatic',
+      bootstrapBrokers: spec.bootstrap,
+      acks: ProduceAcks.ALL,
+      idempotent: true,
+      transactionalId: `bench-platformatic-${spec.topic}`,
+      compression: spec.compression,
+      maxInflights: spec.maxInFlight,
+      autocreateTopics: true,
+    });
+    const value = benchValue(spec);
+    const msgs = Array.from({ length: spec.txnMessages }, () => ({ topic: spec.topic, value }));
+    const txn = async (messages: typeof msgs) => {
+      const tx = await p.beginTransaction();
+      await tx.send({ messages });
+      await tx.commit();
+    };
+    await txn(msgs.slice(0, 1)); // producer id, connections, metadata
+    const t = await pumpTransactions(spec, (n) => txn(n === msgs.length ? msgs : msgs.slice(0, n)));
     await p.close();
     return t;
   },
