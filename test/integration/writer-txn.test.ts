@@ -88,6 +88,25 @@ describe('transactional Writer (cluster A)', () => {
     assert.ok(!seen.some((v) => v.startsWith('a-') || v === 'thrown'));
   });
 
+  it('abort while writes are pending: every pending write fails, none is visible, none leaks into the next transaction', async () => {
+    const topic = uniqueTopic('txn-abort-pending');
+    await client.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]);
+    // A small buffer: later calls wait for space when the abort comes.
+    const w = writer({ topic, transactionalId: uniqueTopic('tid-abort'), maxBufferedBytes: 64 * 1024, batchTimeoutMs: 50 });
+    await w.beginTransaction();
+    const big = 'x'.repeat(2_000);
+    const pending = Array.from({ length: 100 }, (_, i) => w.writeMessages({ key: `k${i}`, value: `pending-${i}-${big}` }).then(() => 'ok', (e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 5));
+    await w.abortTransaction();
+    const outcomes = await Promise.all(pending);
+    assert.equal(w.transactionState, 'ready');
+    await w.transaction(async (tx) => {
+      await tx.writeMessages({ key: 'after', value: 'after' });
+    });
+    const seen = (await readCommitted(topic, 2)).flat();
+    assert.deepEqual(seen, ['after'], `outcomes: ${outcomes.filter((o) => o === 'ok').length} acknowledged before the abort`);
+  });
+
   it('a second Writer with the same transactional id fences the first: typed errors, nothing of the zombie visible', async () => {
     const topic = uniqueTopic('fence');
     await client.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]);

@@ -58,6 +58,8 @@ export interface TransactionDeps {
   acc: Accumulator;
   /** Resolves once every write call made so far has settled (after flushing what lingers). */
   writesSettled(): Promise<void>;
+  /** Ends every write call still pending now (queued messages are removed, never sent), failing them with `cause`. */
+  abandonWrites(cause: Error): void;
 }
 
 const TXN_VERSION_FEATURE = 'transaction.version';
@@ -180,8 +182,11 @@ export class Transaction implements TxnGate {
     try {
       if (this.s !== 'aborting') {
         this.s = 'aborting';
-        // Writes not sent yet never will be; those in flight come back before the transaction ends.
-        this.sender.failQueued(new TransactionAbortableError('the transaction was aborted before this message was sent'));
+        // Writes not sent yet never will be (also those still waiting for buffer space: they must not
+        // land in the next transaction); those in flight come back before the transaction ends.
+        const aborted = new TransactionAbortableError('the transaction was aborted before this message was acknowledged');
+        this.d.abandonWrites(aborted);
+        this.sender.failQueued(aborted);
       }
       // A retry after an abort that got no answer in time ends the transaction again.
       await raceSignal((this.ending ??= this.sender.whenIdle().then(() => this.end(false))), dl.signal, 'abortTransaction aborted');
@@ -199,8 +204,10 @@ export class Transaction implements TxnGate {
   }
 
   admit(p: PartitionQueue): boolean {
+    // Nothing is sent outside an open transaction (with transaction version 2 a write would open one);
+    // what waits here is failed by the transition that closed it, or by the abort.
+    if (this.s !== 'open') return false;
     if (this.tv2 || this.added.has(p)) return true;
-    if (this.s !== 'open') return false; // failQueued or the abort settles its batches
     this.toAdd.add(p);
     if (!this.adding) {
       this.adding = true;

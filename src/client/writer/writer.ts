@@ -85,6 +85,9 @@ export class Writer {
           coordinators: new Coordinators(this.cluster),
           acc: this.acc,
           writesSettled: () => this.writesSettled(),
+          abandonWrites: (cause) => {
+            for (const call of [...this.pending]) call.endEarly('abort', cause);
+          },
         })
       : null;
     this.txn = txn;
