@@ -381,5 +381,12 @@ function firstError(codes: number[]): number {
 }
 
 function supportsTv2(conn: Connection): boolean {
-  return (conn.features.get(TXN_VERSION_FEATURE) ?? 0) >= 2 && conn.supports(Api.EndTxn, 5) && conn.supports(Api.Produce, 12);
+  const upTo = (api: typeof Api.EndTxn | typeof Api.Produce): number => {
+    try {
+      return conn.version(api);
+    } catch {
+      return -1;
+    }
+  };
+  return (conn.features.get(TXN_VERSION_FEATURE) ?? 0) >= 2 && upTo(Api.EndTxn) >= 5 && upTo(Api.Produce) >= 12;
 }
