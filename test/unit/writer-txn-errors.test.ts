@@ -1,9 +1,11 @@
 // The transaction error table (txn-errors.ts): which errors retry, which make the transaction
-// abortable (and which of those need a new epoch), which are fatal.
+// abortable (and which of those need a new epoch), which are fatal; and the transactional Writer's
+// refusals that need no broker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/messages/index.ts';
-import { AbortedError, KafkaProtocolError, ProducerFencedError, TimeoutError, TransactionAbortableError } from '../../src/protocol/errors.ts';
+import { AbortedError, KafkaError, KafkaProtocolError, ProducerFencedError, TimeoutError, TransactionAbortableError, TransactionStateError } from '../../src/protocol/errors.ts';
+import { Writer } from '../../src/client/writer/index.ts';
 import { classifyTxnError, coordinatorError } from '../../src/client/writer/txn-errors.ts';
 
 const code = (c: number) => new KafkaProtocolError(c);
@@ -41,5 +43,27 @@ describe('transaction error classes', () => {
     assert.deepEqual(classifyTxnError(code(ErrorCode.UNKNOWN_PRODUCER_ID), 'produce'), { kind: 'abortable', bump: true });
     assert.deepEqual(classifyTxnError(new TransactionAbortableError('x'), 'produce'), { kind: 'abortable', bump: false });
     assert.deepEqual(classifyTxnError(new TimeoutError(), 'coordinator'), { kind: 'retry' });
+  });
+});
+
+describe('transactional Writer: configuration and calls in the wrong state (no broker needed)', () => {
+  it('transactionalId needs acks all and idempotence; an empty one is refused', () => {
+    assert.throws(() => new Writer({ brokers: ['127.0.0.1:1'], transactionalId: 't', requiredAcks: 'leader' }), KafkaError);
+    assert.throws(() => new Writer({ brokers: ['127.0.0.1:1'], transactionalId: 't', idempotent: false }), KafkaError);
+    assert.throws(() => new Writer({ brokers: ['127.0.0.1:1'], transactionalId: '' }), KafkaError);
+  });
+
+  it('transaction calls on a plain Writer, and writes outside a transaction on a transactional one, reject with TransactionStateError', async () => {
+    const plain = new Writer({ brokers: ['127.0.0.1:1'], topic: 't' });
+    await assert.rejects(plain.beginTransaction(), TransactionStateError);
+    await assert.rejects(plain.commitTransaction(), TransactionStateError);
+    await assert.rejects(plain.sendOffsets({ groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null }, []), TransactionStateError);
+    assert.equal(plain.transactionState, null);
+    const txn = new Writer({ brokers: ['127.0.0.1:1'], topic: 't', transactionalId: 'tid' });
+    await assert.rejects(txn.writeMessages({ value: 'x' }), TransactionStateError);
+    await assert.rejects(txn.commitTransaction(), TransactionStateError);
+    await assert.rejects(txn.abortTransaction(), TransactionStateError);
+    assert.equal(txn.transactionState, 'uninitialized');
+    await Promise.all([plain.close(), txn.close()]);
   });
 });
