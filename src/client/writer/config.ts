@@ -68,6 +68,11 @@ export interface WriterConfig extends ClusterConfig {
   transactionalId?: string;
   /** How long the coordinator lets a transaction stay open before aborting it (transaction.timeout.ms). */
   transactionTimeoutMs?: number;
+  /**
+   * The highest transaction version to use (default 2: KIP-890 part 2 where the cluster has it). 1 keeps
+   * the older protocol (AddPartitionsToTxn, Produce ≤ v11) on any cluster: tests use it to prove both.
+   */
+  maxTransactionVersion?: 1 | 2;
 }
 
 export type ResolvedWriterConfig = Required<

@@ -51,6 +51,7 @@ export type TxnState =
 export interface TransactionDeps {
   transactionalId: string;
   transactionTimeoutMs: number;
+  maxTransactionVersion: 1 | 2;
   /** Default deadline of the blocking calls, and how long shared coordinator work keeps retrying. */
   timeoutMs: number;
   cluster: Cluster;
@@ -95,7 +96,7 @@ export class Transaction implements TxnGate {
   /** InitProducerId with the transactional id, at its coordinator. `current` bumps that epoch (KIP-360/588). */
   async initProducerId(current: ProducerIdentity | null): Promise<ProducerIdentity> {
     const res = await this.coordinatorCall(Api.InitProducerId, (_v, conn) => {
-      this.tv2 = supportsTv2(conn);
+      this.tv2 = this.d.maxTransactionVersion >= 2 && supportsTv2(conn);
       return {
         transactionalId: this.transactionalId,
         transactionTimeoutMs: this.d.transactionTimeoutMs,
@@ -255,23 +256,23 @@ export class Transaction implements TxnGate {
   /** Ends the open transaction; the shared work of every commit/abort call waiting for it. */
   private async end(commit: boolean): Promise<void> {
     try {
-      // Transaction version 2 bumps the epoch at every EndTxn on the coordinator's side: the client
-      // never does (as the Java client: an InitProducerId there would end the fencing Writer's transaction).
-      if (!commit && !this.tv2 && (this.bumpRequired || this.producer.needsReset)) {
-        // InitProducerId with our id and epoch aborts the transaction and starts a new epoch (KIP-360);
-        // a fenced Writer is refused (PRODUCER_FENCED) instead.
-        await this.producer.bump(() => this.d.acc.all());
-        this.bumpRequired = false;
-      } else {
-        const id = this.producer.identity!;
-        const res = await this.coordinatorCall(Api.EndTxn, () => ({
-          transactionalId: this.transactionalId,
-          producerId: id.producerId,
-          producerEpoch: id.producerEpoch,
-          committed: commit,
-        }), (r) => r.errorCode, { version: (c) => (this.tv2 ? c.version(Api.EndTxn) : Math.min(4, c.version(Api.EndTxn))) });
+      const id = this.producer.identity!;
+      // First EndTxn with our epoch, always: a Writer fenced by a newer one is refused here
+      // (PRODUCER_FENCED) without touching the newer one's transaction. An InitProducerId first
+      // would not be: the coordinator checks only the producer id before aborting the ongoing
+      // transaction, which would be the newer Writer's.
+      const res = await this.coordinatorCall(Api.EndTxn, () => ({
+        transactionalId: this.transactionalId,
+        producerId: id.producerId,
+        producerEpoch: id.producerEpoch,
+        committed: commit,
+      }), (r) => r.errorCode, { version: (c) => (this.tv2 ? c.version(Api.EndTxn) : Math.min(4, c.version(Api.EndTxn))) });
+      if (this.tv2) {
         // KIP-890 part 2: every transaction ends with a new epoch, which the next one writes with.
-        if (this.tv2 && res.producerId >= 0n) this.producer.adopt({ producerId: res.producerId, producerEpoch: res.producerEpoch }, () => this.d.acc.all());
+        if (res.producerId >= 0n) this.producer.adopt({ producerId: res.producerId, producerEpoch: res.producerEpoch }, () => this.d.acc.all());
+      } else if (!commit && (this.bumpRequired || this.producer.needsReset)) {
+        // Our sequence state is unknown: a new epoch (KIP-360), now that no transaction is open.
+        await this.producer.bump(() => this.d.acc.all());
       }
       this.s = 'ready';
       this.error = null;

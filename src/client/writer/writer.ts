@@ -80,6 +80,7 @@ export class Writer {
       ? new Transaction({
           transactionalId: cfg.transactionalId,
           transactionTimeoutMs: cfg.transactionTimeoutMs ?? 60_000,
+          maxTransactionVersion: cfg.maxTransactionVersion ?? 2,
           timeoutMs: cfg.writeTimeoutMs,
           cluster: this.cluster,
           coordinators: new Coordinators(this.cluster),
