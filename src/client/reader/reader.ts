@@ -8,8 +8,9 @@ import { Coordinators } from '../coordinator.ts';
 import { FirstOffset, LastOffset, resolveConfig, type ReaderConfig, type ResolvedReaderConfig } from './config.ts';
 import { Fetcher, type PartitionState } from './fetcher.ts';
 import type { TopicPartition } from './group/assignors.ts';
-import { ConsumerMembership } from './group/consumer-membership.ts';
-import { Membership, type MembershipHooks } from './group/membership.ts';
+import { ClassicMembership } from './group/classic-membership.ts';
+import { ConsumerProtocolMembership } from './group/consumer-protocol-membership.ts';
+import type { GroupMembership, MembershipHooks } from './group/group-membership.ts';
 import { ASSIGNMENT, messageBytes, type Message, type StampedMessage } from './message.ts';
 import { LATEST, listOffsets } from './offsets.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
@@ -36,7 +37,7 @@ export class Reader implements AsyncIterable<Message> {
   private readonly queue: MessageQueue;
   private readonly fetcher: Fetcher;
   private readonly counters = new ReaderCounters();
-  private readonly membership: Membership | ConsumerMembership | null;
+  private readonly membership: GroupMembership | null;
   private closed = false;
   private closing: Promise<void> | null = null;
   private started = false;
@@ -72,8 +73,8 @@ export class Reader implements AsyncIterable<Message> {
       };
       this.membership =
         this.cfg.groupProtocol === 'consumer'
-          ? new ConsumerMembership(this.cluster, this.coordinators, this.cfg, this.counters, hooks)
-          : new Membership(this.cluster, this.coordinators, this.cfg, this.counters, hooks);
+          ? new ConsumerProtocolMembership(this.cluster, this.coordinators, this.cfg, this.counters, hooks)
+          : new ClassicMembership(this.cluster, this.coordinators, this.cfg, this.counters, hooks);
       this.membership.start();
       if (this.cfg.commitIntervalMs > 0) {
         this.commitTimer = setInterval(() => void this.flush().catch(() => {}), this.cfg.commitIntervalMs);

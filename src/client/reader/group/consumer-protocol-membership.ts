@@ -8,21 +8,18 @@ import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
 import { uuidToString } from '../../../protocol/wire/uuid.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
-import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
 import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
 import { topicIds } from '../../topic-ids.ts';
 import type { TopicPartition } from './assignors.ts';
-import type { MembershipHooks } from './membership.ts';
+import { MembershipLoop, tpKey, type GroupMembership, type MembershipHooks } from './group-membership.ts';
 
 
 const LEAVE_EPOCH = -1;
 // A static member says it will be back: the coordinator keeps its partitions for the session timeout.
 const STATIC_LEAVE_EPOCH = -2;
-
-const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 /** The member id KIP-1082 asks clients to generate: a random Kafka Uuid in its string form. */
 function randomMemberId(): string {
@@ -31,17 +28,14 @@ function randomMemberId(): string {
 
 type Assignment = { topicId: string; partitions: number[] }[];
 
-export class ConsumerMembership {
+export class ConsumerProtocolMembership extends MembershipLoop implements GroupMembership {
   memberId = randomMemberId();
   memberEpoch = 0;
   /** The server-side assignor; null leaves the choice to the broker (group.consumer.assignors). */
   protocol: string | null = null;
+  lastHeartbeatOk = -1;
   /** Current assignment: only partitions that the reader fetches. */
   readonly assigned = new Map<string, TopicPartition>();
-  private stopped = false;
-  private wake: (() => void) | null = null;
-  private readonly abort = new AbortController();
-  private running: Promise<void> | null = null;
   private heartbeatIntervalMs: number;
   // The coordinator's latest assignment, kept until every topic id in it resolves to a name.
   private target: Assignment | null = null;
@@ -55,15 +49,12 @@ export class ConsumerMembership {
   constructor(
     private readonly cluster: Cluster,
     private readonly coordinators: Coordinators,
-    private readonly config: ResolvedReaderConfig,
-    private readonly counters: ReaderCounters,
-    private readonly hooks: MembershipHooks,
+    config: ResolvedReaderConfig,
+    counters: ReaderCounters,
+    hooks: MembershipHooks,
   ) {
+    super(config, counters, hooks);
     this.heartbeatIntervalMs = config.heartbeatIntervalMs;
-  }
-
-  get groupId(): string {
-    return this.config.groupId!;
   }
 
   /** The member epoch plays the part of the classic generation for commits. */
@@ -76,24 +67,15 @@ export class ConsumerMembership {
     return this.memberEpoch > 0 && this.reconciled && !this.sendOwned;
   }
 
-  start(): void {
-    this.running ??= this.run();
-  }
-
   /** Gives up every partition and joins again with epoch 0 (the member id stays: KIP-1082). */
   requestRejoin(_resetMemberId = false): void {
     this.memberEpoch = 0;
-    this.wake?.();
+    this.wakeLoop();
   }
 
-  /** Stops heartbeating; with leave, tells the coordinator (epoch -1, or -2 for a static member). */
-  async stop(leave: boolean): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.abort.abort();
-    this.wake?.();
-    await this.running?.catch(() => {});
-    if (!leave || this.memberEpoch <= 0) return;
+  /** Tells the coordinator (epoch -1, or -2 for a static member). */
+  protected override async leave(): Promise<void> {
+    if (this.memberEpoch <= 0) return;
     try {
       const conn = await this.coordinators.connection(this.groupId, 'heartbeat', 'group', { timeoutMs: 5_000 });
       await conn.request(
@@ -117,39 +99,13 @@ export class ConsumerMembership {
     }
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      let delay = this.heartbeatIntervalMs;
-      try {
-        if (this.memberEpoch === 0 && this.assigned.size) await this.releaseAll();
-        await this.heartbeat();
-        if (!this.reconciled) await this.reconcile();
-        failures = 0;
-        // An acknowledgement is what lets the coordinator move revoked partitions on: send it now.
-        if (this.sendOwned || this.memberEpoch === 0) delay = 0;
-      } catch (e) {
-        if (this.stopped) return;
-        this.counters.errors++;
-        if (e instanceof KafkaError && !e.retriable) {
-          this.stopped = true;
-          this.hooks.fatal(e);
-          return;
-        }
-        delay = backoff(++failures, this.config.readBackoffMinMs, this.config.readBackoffMaxMs);
-      }
-      if (delay > 0) await this.pause(delay);
-    }
-  }
-
-  private async pause(ms: number): Promise<void> {
-    try {
-      await Promise.race([sleep(ms, this.abort.signal), new Promise<void>((r) => (this.wake = r))]);
-    } catch {
-      // aborted: the loop sees stopped
-    } finally {
-      this.wake = null;
-    }
+  // Heartbeat and reconciliation share one step, so the owned set reported never runs ahead of the fetcher.
+  protected override async step(): Promise<number> {
+    if (this.memberEpoch === 0 && this.assigned.size) await this.releaseAll();
+    await this.heartbeat();
+    if (!this.reconciled) await this.reconcile();
+    // An acknowledgement is what lets the coordinator move revoked partitions on: send it now.
+    return this.sendOwned || this.memberEpoch === 0 ? 0 : this.heartbeatIntervalMs;
   }
 
   /** Partitions lost to fencing: another member may own them already, so their commits will be refused. */
@@ -214,6 +170,7 @@ export class ConsumerMembership {
     }
     if (res.memberId) this.memberId = res.memberId;
     this.joinedOnce = true;
+    this.lastHeartbeatOk = performance.now();
     // What this beat carried is acknowledged; the next one carries the owned set only when it changes.
     this.sendOwned = false;
     this.memberEpoch = res.memberEpoch;

@@ -6,62 +6,39 @@ import { Api, ErrorCode } from '../../../protocol/messages/index.ts';
 import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
-import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
 import type { ReaderCounters } from '../stats.ts';
 import { fetchCommitted, firstPartitionError, offsetCommitRequest } from './committed-offsets.ts';
 import { groupCall } from '../../group-call.ts';
 import { topicIds } from '../../topic-ids.ts';
 import { ASSIGNORS, type GroupMember, type TopicPartition } from './assignors.ts';
+import { MembershipLoop, needsRejoin, tpKey, type GroupMembership, type MembershipHooks } from './group-membership.ts';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './protocol.ts';
 
-
-export interface MembershipHooks {
-  /** Partitions leave this member: commit what is pending of them, stop fetching, drop their messages. */
-  revoke(tps: TopicPartition[]): Promise<void>;
-  /** Partitions arrive in `generationId`: look up committed offsets, start fetching. */
-  assign(tps: TopicPartition[], generationId: number): Promise<void>;
-  /** The group refused us for good (authorization, fenced static member, bad config). */
-  fatal(err: Error): void;
-}
-
-/** A group error that a fresh JoinGroup answers; the commit or heartbeat that got it failed. */
-export function needsRejoin(code: number): boolean {
-  return code === ErrorCode.ILLEGAL_GENERATION || code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.REBALANCE_IN_PROGRESS;
-}
-
-const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
-
-export class Membership {
+export class ClassicMembership extends MembershipLoop implements GroupMembership {
   memberId = '';
   generationId = -1;
   protocol: string | null = null;
+  lastHeartbeatOk = -1;
   /** Current assignment; empty while (eagerly) rebalancing. */
   readonly assigned = new Map<string, TopicPartition>();
   private rejoinNeeded = true;
-  private stopped = false;
-  private wake: (() => void) | null = null;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   /** Leader only: the partition count per subscribed topic the assignment was made with (absent: topic unknown then). */
   private assignedWith: { topics: string[]; counts: Map<string, number> } | null = null;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly abort = new AbortController();
   private readonly cooperative: boolean;
-  private running: Promise<void> | null = null;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly coordinators: Coordinators,
-    private readonly config: ResolvedReaderConfig,
-    private readonly counters: ReaderCounters,
-    private readonly hooks: MembershipHooks,
+    config: ResolvedReaderConfig,
+    counters: ReaderCounters,
+    hooks: MembershipHooks,
   ) {
+    super(config, counters, hooks);
     // As in Java: the cooperative protocol only when every configured assignor supports it.
     this.cooperative = config.assignors.every((a) => ASSIGNORS[a].cooperative);
-  }
-
-  get groupId(): string {
-    return this.config.groupId!;
   }
 
   /** True while the member has a generation and heartbeats. */
@@ -69,70 +46,48 @@ export class Membership {
     return !this.rejoinNeeded && this.generationId >= 0;
   }
 
-  start(): void {
-    this.running ??= this.run();
-  }
-
   requestRejoin(resetMemberId = false): void {
     if (resetMemberId) this.memberId = '';
     this.rejoinNeeded = true;
-    this.stopHeartbeat();
-    this.stopWatch();
-    this.wake?.();
+    this.stopTimers();
+    this.wakeLoop();
   }
 
-  /** Stops heartbeating and rejoining; with leave, says goodbye to the coordinator (not for static members). */
-  async stop(leave: boolean): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  protected override stopTimers(): void {
     this.stopHeartbeat();
     this.stopWatch();
-    this.abort.abort();
-    this.wake?.();
-    await this.running?.catch(() => {});
-    if (leave && this.memberId && !this.config.groupInstanceId) {
-      try {
-        const conn = await this.coordinators.connection(this.groupId, 'group', 'group', { timeoutMs: 5_000 });
-        await conn.request(
-          Api.LeaveGroup,
-          conn.version(Api.LeaveGroup) >= 3
-            ? { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'reader closed' }] }
-            : { groupId: this.groupId, memberId: this.memberId },
-          { timeoutMs: 5_000 },
-        );
-      } catch {
-        // The session timeout removes us anyway.
-      }
+  }
+
+  protected override async leave(): Promise<void> {
+    if (!this.memberId || this.config.groupInstanceId) return;
+    try {
+      const conn = await this.coordinators.connection(this.groupId, 'group', 'group', { timeoutMs: 5_000 });
+      await conn.request(
+        Api.LeaveGroup,
+        conn.version(Api.LeaveGroup) >= 3
+          ? { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'reader closed' }] }
+          : { groupId: this.groupId, memberId: this.memberId },
+        { timeoutMs: 5_000 },
+      );
+    } catch {
+      // The session timeout removes us anyway.
     }
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      if (!this.rejoinNeeded) {
-        await new Promise<void>((r) => (this.wake = r));
-        this.wake = null;
-        continue;
-      }
-      try {
-        await this.joinAndSync();
-        failures = 0;
-      } catch (e) {
-        if (this.stopped) return;
-        this.counters.errors++;
-        if (e instanceof KafkaError && !e.retriable && !(e instanceof KafkaProtocolError && needsRejoin(e.code))) {
-          this.stopped = true;
-          this.hooks.fatal(e);
-          return;
-        }
-        this.rejoinNeeded = true;
-        try {
-          await sleep(backoff(++failures, this.config.readBackoffMinMs, this.config.readBackoffMaxMs), this.abort.signal);
-        } catch {
-          return;
-        }
-      }
+  // A rejoin error code in a thrown error (a commit that raced a rebalance) is answered by joining again.
+  protected override isFatal(e: unknown): boolean {
+    return super.isFatal(e) && !(e instanceof KafkaProtocolError && needsRejoin(e.code));
+  }
+
+  protected override async step(): Promise<number> {
+    if (!this.rejoinNeeded) return Infinity;
+    try {
+      await this.joinAndSync();
+    } catch (e) {
+      this.rejoinNeeded = true;
+      throw e;
     }
+    return 0;
   }
 
   private check(code: number, what: string): void {
@@ -212,6 +167,7 @@ export class Membership {
     this.check(sync.errorCode, 'SyncGroup');
     this.generationId = generationId;
     this.protocol = protocol;
+    this.lastHeartbeatOk = performance.now();
     this.startHeartbeat();
     this.startWatch();
     const next = new Map<string, TopicPartition>();
@@ -334,13 +290,14 @@ export class Membership {
         return;
       }
       if (res.errorCode === ErrorCode.FENCED_INSTANCE_ID) {
-        this.stopped = true;
-        this.hooks.fatal(new KafkaProtocolError(res.errorCode, `group ${this.groupId}: another member uses instance id ${this.config.groupInstanceId}`));
+        this.fatal(new KafkaProtocolError(res.errorCode, `group ${this.groupId}: another member uses instance id ${this.config.groupInstanceId}`));
         return;
       }
       if (res.errorCode !== ErrorCode.NONE) {
         this.counters.errors++;
         this.coordinators.forgetOn(res.errorCode, this.groupId);
+      } else {
+        this.lastHeartbeatOk = performance.now();
       }
     } catch {
       if (this.stopped) return;
