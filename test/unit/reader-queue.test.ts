@@ -21,6 +21,27 @@ const msg = (partition: number, offset: number, size = 10): Message => ({
 });
 
 describe('MessageQueue', () => {
+  it('hold takes a paused partition out of the line without counting it; release puts it back in order; drop reaches held items', async () => {
+    const q = new MessageQueue(4, 1000);
+    for (const [p, o] of [[0, 0], [1, 0], [0, 1], [1, 1]]) q.push(msg(p, o));
+    assert.ok(!q.hasSpace);
+    q.hold('t', 0);
+    assert.equal(q.length, 2);
+    assert.equal(q.heldLength, 2);
+    assert.ok(q.hasSpace, 'held messages must not fill the queue for other partitions');
+    q.push(msg(1, 2));
+    assert.deepEqual([(await q.take()).offset, (await q.take()).offset, (await q.take()).offset], [0n, 1n, 2n]);
+    await assert.rejects(q.take({ timeoutMs: 20 }), TimeoutError);
+    q.release('t', 0);
+    assert.equal(q.heldLength, 0);
+    assert.deepEqual([await q.take(), await q.take()].map((m) => `${m.partition}:${m.offset}`), ['0:0', '0:1']);
+    q.push(msg(2, 0));
+    q.hold('t', 2);
+    assert.equal(q.drop((_t, p) => p === 2), 1);
+    q.release('t', 2);
+    assert.equal(q.length, 0);
+  });
+
   it('limits messages and bytes, and wakes a producer when there is room', async () => {
     const q = new MessageQueue(2, 1000);
     q.push(msg(0, 0));
@@ -155,7 +176,11 @@ describe('resolveConfig', () => {
   it('refuses contradictions', () => {
     assert.throws(() => resolveConfig({ brokers }), /topic is required/);
     assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', partition: 1 }), /partition/);
-    assert.throws(() => resolveConfig({ brokers, topic: 't', startOffset: 5n }), /startOffset/);
+    assert.throws(() => resolveConfig({ brokers, topic: 't', startOffset: -5n }), /startOffset/);
+    assert.throws(() => resolveConfig({ brokers, topic: 't', startOffset: new Date(NaN) }), /startOffset/);
+    assert.equal(resolveConfig({ brokers, topic: 't', startOffset: 5n }).startOffset, 5n);
+    const at = new Date(1_700_000_000_000);
+    assert.deepEqual([resolveConfig({ brokers, topic: 't', startOffset: at }).startTime, resolveConfig({ brokers, topic: 't' }).startTime], [at, null]);
     assert.equal(resolveConfig({ brokers, topic: 't', groupId: 'g', groupProtocol: 'consumer' }).groupProtocol, 'consumer');
     assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', groupProtocol: 'eager' as 'classic' }), /groupProtocol/);
     assert.throws(() => resolveConfig({ brokers, topic: 't', groupId: 'g', heartbeatIntervalMs: 10_000, sessionTimeoutMs: 6_000 }), /heartbeat/);

@@ -16,12 +16,18 @@ export type GroupProtocol = 'classic' | 'consumer';
 export interface ReaderConfig extends ClusterConfig {
   /** The partition reader's topic; in group mode, a single topic to subscribe to (else groupTopics). */
   topic?: string;
-  /** The partition to read when there is no group (default 0). */
+  /**
+   * The partition to read when there is no group. May be left out only for a topic with one partition:
+   * on a topic with several, the first read fails and says so (set partition, or groupId to share them).
+   */
   partition?: number;
   groupId?: string;
   groupTopics?: string[];
-  /** FirstOffset or LastOffset; in group mode, where partitions without a committed offset start. */
-  startOffset?: bigint;
+  /**
+   * Where reading starts: an offset, FirstOffset, LastOffset, or a Date (the first message at or after
+   * it; the log end when there is none). In group mode, where partitions without a committed offset start.
+   */
+  startOffset?: bigint | Date;
   minBytes?: number;
   /** Largest fetch response asked for. */
   maxBytes?: number;
@@ -70,9 +76,13 @@ export interface ResolvedReaderConfig {
   cluster: ClusterConfig;
   topic: string;
   partition: number;
+  /** False when partition was left out (and 0 is assumed): a multi-partition topic is then an error. */
+  partitionGiven: boolean;
   groupId: string | null;
   groupTopics: string[];
+  /** An offset, FirstOffset or LastOffset; LastOffset while startTime is to be looked up. */
   startOffset: bigint;
+  startTime: Date | null;
   minBytes: number;
   maxBytes: number;
   partitionMaxBytes: number;
@@ -123,7 +133,11 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
   }
   if (groupProtocol !== undefined && groupProtocol !== 'classic' && groupProtocol !== 'consumer') throw invalid(`unknown groupProtocol ${groupProtocol}`);
   const start = startOffset ?? FirstOffset;
-  if (start !== FirstOffset && start !== LastOffset) throw invalid('startOffset must be FirstOffset or LastOffset');
+  if (start instanceof Date) {
+    if (Number.isNaN(start.getTime())) throw invalid('startOffset is an invalid Date');
+  } else if (typeof start !== 'bigint' || (start < 0n && start !== FirstOffset && start !== LastOffset)) {
+    throw invalid(`startOffset must be an offset (>= 0n), FirstOffset, LastOffset or a Date, got ${String(start)}`);
+  }
   const names = assignors ?? ['range', 'roundrobin'];
   if (!names.length) throw invalid('assignors is empty');
   for (const n of names) if (!['range', 'roundrobin', 'cooperative-sticky'].includes(n)) throw invalid(`unknown assignor ${n}`);
@@ -136,9 +150,11 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     cluster,
     topic: topic ?? '',
     partition: groupId ? -1 : positiveInt('partition', partition, 0, 0),
+    partitionGiven: partition !== undefined,
     groupId: groupId || null,
     groupTopics: groupId ? (groupTopics?.length ? [...new Set(groupTopics)] : [topic!]) : [],
-    startOffset: start,
+    startOffset: start instanceof Date ? LastOffset : start,
+    startTime: start instanceof Date ? start : null,
     minBytes: positiveInt('minBytes', minBytes, 1),
     maxBytes: maxB,
     partitionMaxBytes: positiveInt('partitionMaxBytes', partitionMaxBytes, Math.min(maxB, 1024 * 1024)),

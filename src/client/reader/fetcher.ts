@@ -36,6 +36,8 @@ export interface PartitionState {
   /** A fatal error was delivered; nothing more is fetched until a seek. */
   failed: boolean;
   removed: boolean;
+  /** Not fetched until resumed; what is queued of it is held by the queue meanwhile. */
+  paused: boolean;
   /** The reader's mark of the assignment this state belongs to (commit fencing). */
   token: number;
 }
@@ -104,6 +106,7 @@ export class Fetcher {
       logStartOffset: -1n,
       failed: false,
       removed: false,
+      paused: false,
       token: 0,
     };
     this.parts.set(key(topic, partition), p);
@@ -133,6 +136,22 @@ export class Fetcher {
       p.failed = false;
       p.leader = -1;
     }
+    if (p.leader >= 0) this.ensureLoop(source(p));
+    else this.scheduleReconcile(0);
+  }
+
+  /** Stops fetching a partition; a fetch in flight for it is dropped (its position stays where the queue ends). */
+  pause(topic: string, partition: number): void {
+    const p = this.get(topic, partition);
+    if (!p || p.paused) return;
+    p.paused = true;
+    p.epoch++;
+  }
+
+  resume(topic: string, partition: number): void {
+    const p = this.get(topic, partition);
+    if (!p || !p.paused) return;
+    p.paused = false;
     if (p.leader >= 0) this.ensureLoop(source(p));
     else this.scheduleReconcile(0);
   }
@@ -260,7 +279,7 @@ export class Fetcher {
 
   private mine(node: number): PartitionState[] {
     const out: PartitionState[] = [];
-    for (const p of this.parts.values()) if (source(p) === node && p.leader >= 0 && !p.failed) out.push(p);
+    for (const p of this.parts.values()) if (source(p) === node && p.leader >= 0 && !p.failed && !p.paused) out.push(p);
     return out;
   }
 

@@ -1,8 +1,10 @@
 // The bounded prefetch queue between the fetch loops and the caller. Limited in messages and bytes:
 // a producer that finds it full waits for space instead of buffering. A partition's fatal error takes
-// its place in the line behind that partition's messages, so other partitions lose nothing.
+// its place in the line behind that partition's messages, so other partitions lose nothing. A paused
+// partition's messages are held aside, in order, until it resumes: pausing never loses what was fetched.
 import { AbortedError, ClosedError, TimeoutError } from '../../protocol/errors.ts';
 import { messageBytes, type Message } from './message.ts';
+import { partitionKey } from './partition-key.ts';
 
 type Item = { msg: Message; size: number; tag: unknown; err?: undefined } | { msg?: undefined; size: 0; err: Error; topic: string; partition: number };
 
@@ -24,6 +26,9 @@ export class MessageQueue {
   private closedError: Error | null = null;
   private readers: Waiter[] = [];
   private spaceWaiters: Waiter[] = [];
+  // Paused partitions' items, out of the line. Not counted against the capacity: a full line of held
+  // messages would stop every other partition. They are bounded anyway: a paused partition is not fetched.
+  private readonly held = new Map<string, { topic: string; partition: number; items: Item[] }>();
 
   constructor(
     readonly capacity: number,
@@ -106,9 +111,50 @@ export class MessageQueue {
     return it;
   }
 
-  /** Drops what is queued for the partitions `match` selects (revoked, or sought elsewhere). */
+  /** Drops what is queued or held for the partitions `match` selects (revoked, or sought elsewhere). */
   drop(match: (topic: string, partition: number) => boolean): number {
     let dropped = 0;
+    for (const it of this.extract(match)) if (it.msg) dropped++;
+    for (const [k, h] of this.held) {
+      if (!match(h.topic, h.partition)) continue;
+      this.held.delete(k);
+      for (const it of h.items) if (it.msg) dropped++;
+    }
+    return dropped;
+  }
+
+  /** Takes one partition's queued items out of the line until release (pause). */
+  hold(topic: string, partition: number): void {
+    const k = partitionKey(topic, partition);
+    const items = this.extract((t, p) => t === topic && p === partition);
+    this.held.set(k, { topic, partition, items: [...(this.held.get(k)?.items ?? []), ...items] });
+  }
+
+  /** Puts a held partition's items back in the line, in their order (resume). */
+  release(topic: string, partition: number): void {
+    const k = partitionKey(topic, partition);
+    const items = this.held.get(k)?.items;
+    this.held.delete(k);
+    if (this.closedError || !items) return;
+    for (const it of items) {
+      this.items.push(it);
+      if (it.msg) {
+        this.count++;
+        this.bytesUsed += it.size;
+      }
+      this.wakeOne(this.readers);
+    }
+  }
+
+  /** Messages held for paused partitions. */
+  get heldLength(): number {
+    let n = 0;
+    for (const h of this.held.values()) for (const it of h.items) if (it.msg) n++;
+    return n;
+  }
+
+  private extract(match: (topic: string, partition: number) => boolean): Item[] {
+    const out: Item[] = [];
     const kept: (Item | undefined)[] = [];
     for (let i = this.head; i < this.items.length; i++) {
       const it = this.items[i]!;
@@ -118,14 +164,14 @@ export class MessageQueue {
         if (it.msg) {
           this.count--;
           this.bytesUsed -= it.size;
-          dropped++;
         }
+        out.push(it);
       } else kept.push(it);
     }
     this.items = kept;
     this.head = 0;
     if (this.hasSpace) this.wakeAll(this.spaceWaiters);
-    return dropped;
+    return out;
   }
 
   /** Fails every waiter, now and later, with err. */
@@ -133,6 +179,7 @@ export class MessageQueue {
     if (this.closedError) return;
     this.closedError = err;
     this.items = [];
+    this.held.clear();
     this.head = 0;
     this.count = 0;
     this.bytesUsed = 0;

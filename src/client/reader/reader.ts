@@ -4,6 +4,7 @@
 import { ErrorCode } from '../../protocol/messages/index.ts';
 import { ClosedError, KafkaError, KafkaProtocolError } from '../../protocol/errors.ts';
 import { Cluster, type CallOptions } from '../cluster.ts';
+import { deadline, raceSignal } from '../deadline.ts';
 import { Coordinators } from '../coordinator.ts';
 import { FirstOffset, LastOffset, resolveConfig, type ReaderConfig, type ResolvedReaderConfig } from './config.ts';
 import { Fetcher, type PartitionState } from './fetcher.ts';
@@ -12,7 +13,8 @@ import { ClassicMembership } from './group/classic-membership.ts';
 import { ConsumerProtocolMembership } from './group/consumer-protocol-membership.ts';
 import type { GroupMembership, MembershipHooks } from './group/group-membership.ts';
 import { ASSIGNMENT, messageBytes, type Message, type StampedMessage } from './message.ts';
-import { LATEST, listOffsets } from './offsets.ts';
+import { LATEST, listOffsets, offsetsAtTime } from './offsets.ts';
+import { partitionKey as tpKey } from './partition-key.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
 import { ReaderCounters, type ReaderStats } from './stats.ts';
 import type { GroupMetadata } from '../writer/transaction.ts';
@@ -28,7 +30,11 @@ export interface PartitionLag {
   lag: bigint;
 }
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** A partition of this reader: its topic may be left out when the reader reads one topic. */
+export interface PartitionRef {
+  topic?: string;
+  partition: number;
+}
 
 export class Reader implements AsyncIterable<Message> {
   private readonly cfg: ResolvedReaderConfig;
@@ -40,7 +46,12 @@ export class Reader implements AsyncIterable<Message> {
   private readonly membership: GroupMembership | null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  // Partition mode starts on the first read: the partition count is checked and a start time looked up.
+  private starting: Promise<void> | null = null;
   private started = false;
+  private seeks = 0;
+  /** Paused partitions (keys): not fetched, their queued messages held until resume. */
+  private readonly pausedKeys = new Set<string>();
   // Partition mode, as kafka-go: the next offset to read and the lag after the last message read.
   private current: bigint;
   private lagValue = 0n;
@@ -96,8 +107,7 @@ export class Reader implements AsyncIterable<Message> {
   /** The next message, without committing it. */
   async fetchMessage(opts: TakeOptions = {}): Promise<Message> {
     this.checkOpen();
-    this.startPartitionReader();
-    const { msg: m, tag } = await this.queue.takeTagged(opts);
+    const { msg: m, tag } = await this.take(opts);
     this.counters.messages++;
     this.counters.bytes += messageBytes(m);
     const st = tag as PartitionState;
@@ -123,10 +133,49 @@ export class Reader implements AsyncIterable<Message> {
     }
   }
 
-  private startPartitionReader(): void {
-    if (this.started || this.membership) return;
+  // One deadline for the read, the partition reader's start included.
+  private async take(opts: TakeOptions): Promise<{ msg: Message; tag: unknown }> {
+    if (this.started || this.membership) return this.queue.takeTagged(opts);
+    if (opts.timeoutMs === undefined) {
+      await raceSignal(this.startPartitionReader(), opts.signal, 'read aborted');
+      return this.queue.takeTagged(opts);
+    }
+    const d = deadline(opts, 0, 'read');
+    try {
+      await raceSignal(this.startPartitionReader(), d.signal, 'read aborted');
+      return await this.queue.takeTagged({ signal: opts.signal, timeoutMs: d.remaining() });
+    } finally {
+      d.dispose();
+    }
+  }
+
+  /** Shared by every read that waits for it; a failure lets the next read try again. */
+  private startPartitionReader(): Promise<void> {
+    this.starting ??= this.preparePartition().catch((e: unknown) => {
+      this.starting = null;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private async preparePartition(): Promise<void> {
+    const { topic, partition, startTime, isolationLevel } = this.cfg;
+    if (!this.cfg.partitionGiven) {
+      // A topic that does not exist yet is waited for by the fetcher, as before: only a known count is checked.
+      const count = await this.cluster.topic(topic).then((t) => t.partitions.length, () => 1);
+      if (count > 1) {
+        throw new KafkaError(`topic ${topic} has ${count} partitions: set partition (0-${count - 1}) to read one, or groupId to read them all in a group`, false);
+      }
+    }
+    const seeks = this.seeks;
+    if (startTime && seeks === 0) {
+      const o = (await offsetsAtTime(this.cluster, topic, [partition], startTime, isolationLevel)).get(partition);
+      if (this.seeks === seeks && o !== undefined) this.current = o;
+    }
+    if (this.closed || this.started) return;
     this.started = true;
-    this.fetcher.add(this.cfg.topic, this.cfg.partition, this.current);
+    this.fetcher.add(topic, partition, this.current);
+    if (this.pausedKeys.has(tpKey(topic, partition))) this.fetcher.pause(topic, partition);
   }
 
   private checkOpen(): void {
@@ -156,23 +205,79 @@ export class Reader implements AsyncIterable<Message> {
     return this.lagValue;
   }
 
-  /** Reads on from `offset` (an offset, FirstOffset or LastOffset); messages fetched ahead are dropped. */
-  setOffset(offset: bigint): void {
+  /**
+   * Reads on from `offset` (an offset, FirstOffset or LastOffset); what was fetched ahead of it is
+   * dropped. In group mode, `at` names an assigned partition (its topic may be left out when the group
+   * reads one topic); the position holds until the partition is revoked (a new owner starts at the
+   * committed offset). Commits are not touched: the next message read is committed as usual.
+   */
+  setOffset(offset: bigint, at?: PartitionRef): void {
     this.checkOpen();
-    if (this.membership) throw new KafkaError('setOffset is for partition readers; a group reader starts at committed offsets', false);
     if (offset < 0n && offset !== FirstOffset && offset !== LastOffset) throw new KafkaError(`offset ${offset} is neither an offset nor FirstOffset/LastOffset`, false);
+    const { topic, partition } = this.partitionOf(at, 'setOffset');
+    if (this.membership) {
+      this.fetcher.seek(topic, partition, offset);
+      return;
+    }
+    this.seeks++;
     this.current = offset;
-    if (this.started) this.fetcher.seek(this.cfg.topic, this.cfg.partition, offset);
+    if (this.started) this.fetcher.seek(topic, partition, offset);
   }
 
-  /** Reads on from the first message at or after `time` (or the log end when there is none). */
-  async setOffsetAt(time: Date, opts: CallOptions = {}): Promise<void> {
+  /** Reads on from the first message at or after `time` (or the log end when there is none); `topic`/`partition` as for setOffset. */
+  async setOffsetAt(time: Date, opts: CallOptions & Partial<PartitionRef> = {}): Promise<void> {
     this.checkOpen();
-    if (this.membership) throw new KafkaError('setOffsetAt is for partition readers', false);
-    const { topic, partition, isolationLevel } = this.cfg;
-    let o = (await listOffsets(this.cluster, topic, [partition], BigInt(time.getTime()), isolationLevel, opts)).get(partition) ?? -1n;
-    if (o < 0n) o = (await listOffsets(this.cluster, topic, [partition], LATEST, isolationLevel, opts)).get(partition) ?? LastOffset;
-    this.setOffset(o);
+    const ref = opts.partition === undefined ? undefined : { topic: opts.topic, partition: opts.partition };
+    const { topic, partition } = this.partitionOf(ref, 'setOffsetAt');
+    const o = (await offsetsAtTime(this.cluster, topic, [partition], time, this.cfg.isolationLevel, opts)).get(partition) ?? LastOffset;
+    this.setOffset(o, { topic, partition });
+  }
+
+  /**
+   * Stops fetching these partitions until resume; messages of them already fetched are held, not lost,
+   * and delivered after resume in order. In group mode a revoked partition forgets its pause.
+   */
+  pause(partitions: PartitionRef[]): void {
+    this.checkOpen();
+    const tps = partitions.map((at) => this.partitionOf(at, 'pause'));
+    for (const { topic, partition } of tps) {
+      this.pausedKeys.add(tpKey(topic, partition));
+      this.fetcher.pause(topic, partition);
+      this.queue.hold(topic, partition);
+    }
+  }
+
+  /** Fetches these partitions again, after the messages held while they were paused. */
+  resume(partitions: PartitionRef[]): void {
+    this.checkOpen();
+    const tps = partitions.map((at) => this.partitionOf(at, 'resume'));
+    for (const { topic, partition } of tps) {
+      if (!this.pausedKeys.delete(tpKey(topic, partition))) continue;
+      this.queue.release(topic, partition);
+      this.fetcher.resume(topic, partition);
+    }
+  }
+
+  /** The partitions paused now. */
+  paused(): TopicPartition[] {
+    return this.assignment().filter((tp) => this.pausedKeys.has(tpKey(tp.topic, tp.partition)));
+  }
+
+  /** The partition `at` names: this reader's own one without a group, else one assigned now (else an error). */
+  private partitionOf(at: PartitionRef | undefined, what: string): TopicPartition {
+    if (!this.membership) {
+      const { topic, partition } = this.cfg;
+      if (at && (at.partition !== partition || (at.topic !== undefined && at.topic !== topic))) {
+        throw new KafkaError(`${what}: this reader reads ${topic}/${partition} only, not ${at.topic ?? topic}/${at.partition}`, false);
+      }
+      return { topic, partition };
+    }
+    if (!at) throw new KafkaError(`${what} in a group needs the partition: ${what}(…, { topic, partition }) for one of assignment()`, false);
+    const topics = this.cfg.groupTopics;
+    if (at.topic === undefined && topics.length > 1) throw new KafkaError(`${what}: name the topic, this group reads ${topics.join(', ')}`, false);
+    const topic = at.topic ?? topics[0];
+    if (!this.assignToken.has(tpKey(topic, at.partition))) throw new KafkaError(`${what}: ${topic}/${at.partition} is not assigned to this member`, false);
+    return { topic, partition: at.partition };
   }
 
   // -------------------------------------------------------------------------------------- group mode
@@ -238,6 +343,7 @@ export class Reader implements AsyncIterable<Message> {
     await this.flush(keys).catch(() => {}); // a failed commit here means redelivery, which at-least-once allows
     for (const tp of tps) {
       this.assignToken.delete(tpKey(tp.topic, tp.partition));
+      this.pausedKeys.delete(tpKey(tp.topic, tp.partition));
       this.fetcher.remove(tp.topic, tp.partition);
     }
   }
@@ -245,11 +351,12 @@ export class Reader implements AsyncIterable<Message> {
   private async assign(tps: TopicPartition[]): Promise<void> {
     if (!tps.length) return;
     const committed = await this.membership!.committed(tps);
+    const fresh = await this.startOffsets(tps.filter((tp) => (committed.get(tp.topic)?.get(tp.partition) ?? -1n) < 0n));
     for (const tp of tps) {
       const c = committed.get(tp.topic)?.get(tp.partition) ?? -1n;
       const token = this.nextToken++;
       this.assignToken.set(tpKey(tp.topic, tp.partition), token);
-      this.fetcher.add(tp.topic, tp.partition, c >= 0n ? c : this.cfg.startOffset).token = token;
+      this.fetcher.add(tp.topic, tp.partition, c >= 0n ? c : (fresh.get(tpKey(tp.topic, tp.partition)) ?? this.cfg.startOffset)).token = token;
     }
   }
 
@@ -263,9 +370,27 @@ export class Reader implements AsyncIterable<Message> {
     return { groupId: g.groupId, generationId: g.generationId, memberId: g.memberId, groupInstanceId: this.cfg.groupInstanceId };
   }
 
-  /** The partitions assigned to this member now. */
+  /** Where partitions without a committed offset start, when startOffset is a time. */
+  private async startOffsets(tps: TopicPartition[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    const time = this.cfg.startTime;
+    if (!time || !tps.length) return out;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    for (const [topic, parts] of byTopic) {
+      for (const [p, o] of await offsetsAtTime(this.cluster, topic, parts, time, this.cfg.isolationLevel)) out.set(tpKey(topic, p), o);
+    }
+    return out;
+  }
+
+  /**
+   * The partitions this reader reads now: without a group its one partition; in a group, those the
+   * coordinator assigned to this member and the reader has started (committed offset looked up), in
+   * no particular order. It changes with every rebalance; setOffset and pause take these partitions.
+   */
   assignment(): TopicPartition[] {
-    return this.membership ? [...this.membership.assigned.values()].map((tp) => ({ ...tp })) : [{ topic: this.cfg.topic, partition: this.cfg.partition }];
+    if (!this.membership) return [{ topic: this.cfg.topic, partition: this.cfg.partition }];
+    return [...this.membership.assigned.values()].filter((tp) => this.assignToken.has(tpKey(tp.topic, tp.partition))).map((tp) => ({ ...tp }));
   }
 
   /** Per assigned partition: committed offset, position, high watermark, last stable offset and lag. */

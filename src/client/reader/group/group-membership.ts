@@ -8,6 +8,7 @@ import { KafkaError } from '../../../protocol/errors.ts';
 import type { CallOptions } from '../../cluster.ts';
 import { backoff, sleep } from '../../retry.ts';
 import type { ResolvedReaderConfig } from '../config.ts';
+import { partitionKey } from '../partition-key.ts';
 import type { ReaderCounters } from '../stats.ts';
 import type { TopicPartition } from './assignors.ts';
 
@@ -49,7 +50,7 @@ export function needsRejoin(code: number): boolean {
   return code === ErrorCode.ILLEGAL_GENERATION || code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.REBALANCE_IN_PROGRESS;
 }
 
-export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+export const tpKey = (tp: TopicPartition): string => partitionKey(tp.topic, tp.partition);
 
 /** The loop both memberships run. A subclass says what one step is and how to leave. */
 export abstract class MembershipLoop {
