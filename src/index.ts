@@ -40,7 +40,7 @@ export type { WriterStats, DurationStats } from './client/writer/stats.ts';
 export { WriteErrors } from './client/writer/write-errors.ts';
 export { RoundRobin, LeastBytes, Hash, CRC32Balancer, Murmur2Balancer, type Balancer } from './client/writer/balancers.ts';
 export { Reader, FirstOffset, LastOffset } from './client/reader/index.ts';
-export type { ReaderConfig, Message, ReaderStats, PartitionRef, PartitionLag, TopicPartition, GroupProtocol } from './client/reader/index.ts';
+export type { ReaderConfig, Message, ReaderStats, PartitionRef, PartitionLag, TopicPartition, GroupProtocol, ReaderHealth, PartitionHealth, StallEvent, StallCause } from './client/reader/index.ts';
 
 // Telemetry: one hook seam for every client (and diagnostics_channel `mka:*` where the runtime has it).
 export { subscribe as subscribeTelemetry, CHANNELS as TELEMETRY_CHANNELS, hasDiagnosticsChannel } from './client/telemetry/index.ts';

@@ -181,6 +181,12 @@ export class Cluster {
     }
   }
 
+  /** Closes the connection to a broker for one purpose, if open (one that stopped answering). */
+  closeConnection(nodeId: number, purpose: Purpose): void {
+    const b = this.meta?.brokers.get(nodeId);
+    if (b) this.pool.closeConnection(b.host, b.port, purpose);
+  }
+
   /**
    * Forgets every broker address learnt from metadata (and their connections): the next call starts
    * again from the bootstrap list, whose host names are resolved again when dialled. For a cluster

@@ -43,4 +43,11 @@ export class Coordinators {
   forget(key: string, type: CoordinatorType = 'group'): void {
     this.cache.delete(`${type}:${key}`);
   }
+
+  /** Forgets the coordinator of key and closes our connections to it for `purposes`: it stopped answering. */
+  reset(key: string, purposes: Purpose[], type: CoordinatorType = 'group'): void {
+    const node = this.cache.get(`${type}:${key}`);
+    this.forget(key, type);
+    if (node !== undefined) for (const purpose of purposes) this.cluster.closeConnection(node, purpose);
+  }
 }

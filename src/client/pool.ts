@@ -135,6 +135,14 @@ export class ConnectionPool {
     });
   }
 
+  /**
+   * Closes one connection (broker and purpose) without forgetting its backoff: what is in flight on it
+   * fails at once and the next call dials again. For a connection that stopped answering.
+   */
+  closeConnection(host: string, port: number, purpose: Purpose | string): void {
+    this.entries.get(`${host}:${port}/${purpose}`)?.conn?.close();
+  }
+
   /** Closes every connection to one broker (after it is gone from metadata, or misbehaved). */
   closeBroker(host: string, port: number): void {
     const prefix = `${host}:${port}/`;

@@ -70,6 +70,13 @@ export interface ReaderConfig extends ClusterConfig {
    * until that replica answers with an error; then it goes back to the leader.
    */
   rack?: string;
+  /**
+   * The liveness watchdog (on by default): how long a partition may go without progress while the
+   * broker has data for it (or without any fetch answer beyond maxWaitMs) before the reader fetches it
+   * afresh on a new connection. 0 turns the watchdog off. Heartbeats failing for sessionTimeoutMs make
+   * the member give up its partitions and rejoin, whatever this is (unless 0).
+   */
+  stallWindowMs?: number;
 }
 
 export interface ResolvedReaderConfig {
@@ -103,6 +110,7 @@ export interface ResolvedReaderConfig {
   maxAttempts: number;
   fetchSessions: boolean;
   rack: string;
+  stallWindowMs: number;
   requestTimeoutMs: number;
   clientId: string;
 }
@@ -119,7 +127,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
   const {
     topic, partition, groupId, groupTopics, startOffset, minBytes, maxBytes, partitionMaxBytes, maxWaitMs, isolationLevel,
     commitIntervalMs, sessionTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs, groupInstanceId, assignors, groupProtocol,
-    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, fetchSessions, rack, ...cluster
+    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, fetchSessions, rack, stallWindowMs, ...cluster
   } = c;
   if (!cluster.brokers?.length) throw invalid('brokers is empty');
   if (groupId) {
@@ -175,6 +183,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     maxAttempts: positiveInt('maxAttempts', maxAttempts, 5),
     fetchSessions: fetchSessions ?? true,
     rack: rack ?? '',
+    stallWindowMs: positiveInt('stallWindowMs', stallWindowMs, 15_000, 0),
     requestTimeoutMs: cluster.requestTimeoutMs ?? 30_000,
     clientId: cluster.clientId ?? 'mka',
   };

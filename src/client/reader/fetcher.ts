@@ -38,6 +38,8 @@ export interface PartitionState {
   removed: boolean;
   /** Not fetched until resumed; what is queued of it is held by the queue meanwhile. */
   paused: boolean;
+  /** performance.now() of the last fetch answer for it (of its adding, before one): the watchdog's clock. */
+  answeredAt: number;
   /** The reader's mark of the assignment this state belongs to (commit fencing). */
   token: number;
 }
@@ -107,6 +109,7 @@ export class Fetcher {
       failed: false,
       removed: false,
       paused: false,
+      answeredAt: performance.now(),
       token: 0,
     };
     this.parts.set(key(topic, partition), p);
@@ -154,6 +157,34 @@ export class Fetcher {
     p.paused = false;
     if (p.leader >= 0) this.ensureLoop(source(p));
     else this.scheduleReconcile(0);
+  }
+
+  // ------------------------------------------------------------------------- watchdog hooks (watchdog.ts)
+
+  /** True while a fetch loop runs for the node the partition is fetched from (leader or read replica). */
+  hasLoop(p: PartitionState): boolean {
+    return this.loops.has(source(p));
+  }
+
+  /**
+   * Fetches these partitions afresh: what is in flight for them is dropped, their leader is looked up
+   * again, and the old leader's fetch connection is closed, so a loop waiting on an answer that will
+   * never come ends now instead of at its request timeout.
+   */
+  restart(parts: PartitionState[]): void {
+    for (const p of parts) {
+      if (p.removed) continue;
+      if (p.leader >= 0) {
+        this.cluster.closeConnection(source(p), 'fetch');
+        this.loops.delete(source(p));
+      }
+      p.epoch++;
+      p.leader = -1;
+      p.readReplica = -1;
+      p.answeredAt = performance.now();
+    }
+    this.cluster.invalidate();
+    this.scheduleReconcile(0);
   }
 
   stop(): void {
@@ -294,7 +325,8 @@ export class Fetcher {
     let sessionRestarts = 0;
     try {
       for (;;) {
-        if (this.stopped || !this.mine(node).length) return;
+        // A loop the watchdog replaced (restart) ends here; its successor owns the broker's partitions.
+        if (this.stopped || this.loops.get(node) !== token || !this.mine(node).length) return;
         try {
           let sent = ahead;
           ahead = null;
@@ -321,7 +353,7 @@ export class Fetcher {
           await this.handleFetch(node, sent, res);
           sessionRestarts = 0;
         } catch (e) {
-          if (this.stopped) return;
+          if (this.stopped || this.loops.get(node) !== token) return;
           // The broker lost the session or its sequence: the session already starts over with a full
           // fetch, at once; a second refusal in a row takes the ordinary way (backoff, fresh metadata).
           if (e instanceof KafkaProtocolError && isSessionError(e.code) && sessionRestarts++ === 0) continue;
@@ -469,6 +501,9 @@ export class Fetcher {
   private async handleFetch(node: number, sent: SentFetch, res: FetchResponse): Promise<void> {
     const { snapshot, byId, version } = sent;
     if (res.errorCode) throw new KafkaProtocolError(res.errorCode, `Fetch from node ${node}`);
+    // An incremental session answers only partitions with news: an answer counts for all the node serves.
+    const now = performance.now();
+    for (const p of this.mine(node)) p.answeredAt = now;
     let messages = 0;
     let bytes = 0;
     let readMs = 0;

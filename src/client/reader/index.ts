@@ -4,3 +4,4 @@ export { FirstOffset, LastOffset, type ReaderConfig, type AssignorName, type Iso
 export type { Message, MessageHeader } from './message.ts';
 export type { ReaderStats } from './stats.ts';
 export type { TopicPartition } from './group/assignors.ts';
+export type { ReaderHealth, PartitionHealth, StallEvent, StallCause } from './watchdog.ts';

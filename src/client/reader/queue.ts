@@ -51,7 +51,7 @@ export class MessageQueue {
 
   // A waiting producer is woken only once the queue has drained to half, so that a reader taking one
   // message at a time does not make the fetcher wake for every single one.
-  private get belowLowWater(): boolean {
+  get belowLowWater(): boolean {
     return this.count === 0 || (this.count <= this.capacity / 2 && this.bytesUsed <= this.capacityBytes / 2);
   }
 

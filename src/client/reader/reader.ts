@@ -18,6 +18,7 @@ import { partitionKey as tpKey } from './partition-key.ts';
 import { MessageQueue, type TakeOptions } from './queue.ts';
 import { ReaderCounters, type ReaderStats } from './stats.ts';
 import type { GroupMetadata } from '../writer/transaction.ts';
+import { Watchdog, type ReaderHealth, type StallEvent } from './watchdog.ts';
 
 export interface PartitionLag {
   /** The group's committed offset; -1n when none. */
@@ -44,6 +45,7 @@ export class Reader implements AsyncIterable<Message> {
   private readonly fetcher: Fetcher;
   private readonly counters = new ReaderCounters();
   private readonly membership: GroupMembership | null;
+  private readonly watchdog: Watchdog;
   private closed = false;
   private closing: Promise<void> | null = null;
   // Partition mode starts on the first read: the partition count is checked and a start time looked up.
@@ -93,6 +95,8 @@ export class Reader implements AsyncIterable<Message> {
     } else {
       this.membership = null;
     }
+    this.watchdog = new Watchdog(this.cfg, this.fetcher, this.queue, this.membership, () => this.counters.stalls++);
+    this.watchdog.start();
   }
 
   // ----------------------------------------------------------------------------------------- reading
@@ -443,6 +447,20 @@ export class Reader implements AsyncIterable<Message> {
     };
   }
 
+  /**
+   * Per partition being read: position, high watermark, leader, since when it last made progress and
+   * last had a fetch answered; in a group, since when the coordinator last acknowledged a heartbeat;
+   * and the stalls the liveness watchdog healed (see stallWindowMs).
+   */
+  health(): ReaderHealth {
+    return this.watchdog.health();
+  }
+
+  /** Calls listener each time the watchdog finds and heals a stall; returns the function that unsubscribes. */
+  onStall(listener: (e: StallEvent) => void): () => void {
+    return this.watchdog.subscribe(listener);
+  }
+
   /** Leaves the group (commits pending offsets first), stops fetching, closes sockets and timers. */
   close(): Promise<void> {
     this.closing ??= this.shutdown(true);
@@ -457,6 +475,7 @@ export class Reader implements AsyncIterable<Message> {
     if (this.closed) return;
     this.closed = true;
     if (this.commitTimer) clearInterval(this.commitTimer);
+    this.watchdog.stop();
     this.queue.close(new ClosedError('reader closed'));
     this.fetcher.stop();
     void this.membership?.stop(false);
@@ -467,6 +486,7 @@ export class Reader implements AsyncIterable<Message> {
     if (this.closed) return;
     this.closed = true;
     if (this.commitTimer) clearInterval(this.commitTimer);
+    this.watchdog.stop();
     this.queue.close(new ClosedError('reader closed'));
     this.fetcher.stop();
     const sessions = this.fetcher.closeSessions(Math.min(1_000, this.cfg.requestTimeoutMs));

@@ -9,6 +9,8 @@ export interface ReaderStats {
   /** Key, value and header bytes of the messages returned. */
   bytes: number;
   rebalances: number;
+  /** Stalls the liveness watchdog found and healed (see Reader.health()). */
+  stalls: number;
   timeouts: number;
   errors: number;
   dialTime: DurationStats;
@@ -41,6 +43,7 @@ export class ReaderCounters {
   messages = 0;
   bytes = 0;
   rebalances = 0;
+  stalls = 0;
   timeouts = 0;
   errors = 0;
   readonly dialTime = new Summary();
@@ -49,13 +52,14 @@ export class ReaderCounters {
   readonly fetchSize = new Summary();
   readonly fetchBytes = new Summary();
 
-  take(): Pick<ReaderStats, 'dials' | 'fetches' | 'messages' | 'bytes' | 'rebalances' | 'timeouts' | 'errors' | 'dialTime' | 'readTime' | 'waitTime' | 'fetchSize' | 'fetchBytes'> {
+  take(): Pick<ReaderStats, 'dials' | 'fetches' | 'messages' | 'bytes' | 'rebalances' | 'stalls' | 'timeouts' | 'errors' | 'dialTime' | 'readTime' | 'waitTime' | 'fetchSize' | 'fetchBytes'> {
     const s = {
       dials: this.dials,
       fetches: this.fetches,
       messages: this.messages,
       bytes: this.bytes,
       rebalances: this.rebalances,
+      stalls: this.stalls,
       timeouts: this.timeouts,
       errors: this.errors,
       dialTime: this.dialTime.take(),
@@ -64,7 +68,7 @@ export class ReaderCounters {
       fetchSize: this.fetchSize.take(),
       fetchBytes: this.fetchBytes.take(),
     };
-    this.dials = this.fetches = this.messages = this.bytes = this.rebalances = this.timeouts = this.errors = 0;
+    this.dials = this.fetches = this.messages = this.bytes = this.rebalances = this.stalls = this.timeouts = this.errors = 0;
     return s;
   }
 }

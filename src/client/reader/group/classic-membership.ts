@@ -28,6 +28,8 @@ export class ClassicMembership extends MembershipLoop implements GroupMembership
   private assignedWith: { topics: string[]; counts: Map<string, number> } | null = null;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly cooperative: boolean;
+  // Set when the session was lost: even a cooperative member then owns nothing it may keep.
+  private revokeAllOnJoin = false;
 
   constructor(
     private readonly cluster: Cluster,
@@ -51,6 +53,13 @@ export class ClassicMembership extends MembershipLoop implements GroupMembership
     this.rejoinNeeded = true;
     this.stopTimers();
     this.wakeLoop();
+  }
+
+  sessionLost(): void {
+    this.coordinators.reset(this.groupId, ['heartbeat']);
+    this.revokeAllOnJoin = true;
+    // A static member keeps its id: the coordinator gives it its place back on rejoin.
+    this.requestRejoin(!this.config.groupInstanceId);
   }
 
   protected override stopTimers(): void {
@@ -103,7 +112,9 @@ export class ClassicMembership extends MembershipLoop implements GroupMembership
     this.stopWatch();
     this.assignedWith = null;
     const signal = this.abort.signal;
-    if (!this.cooperative && this.assigned.size) {
+    const revokeAll = !this.cooperative || this.revokeAllOnJoin;
+    this.revokeAllOnJoin = false;
+    if (revokeAll && this.assigned.size) {
       const all = [...this.assigned.values()];
       this.assigned.clear();
       await this.hooks.revoke(all);

@@ -4,7 +4,7 @@
 // how the coordinator learns that a revoked partition is free for its next owner. Heartbeats and
 // reconciliation share that loop so the owned set reported never runs ahead of the fetcher.
 import { Api, ErrorCode } from '../../../protocol/messages/index.ts';
-import { KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
+import { ClosedError, KafkaError, KafkaProtocolError } from '../../../protocol/errors.ts';
 import { uuidToString } from '../../../protocol/wire/uuid.ts';
 import type { CallOptions, Cluster } from '../../cluster.ts';
 import type { Coordinators } from '../../coordinator.ts';
@@ -71,6 +71,12 @@ export class ConsumerProtocolMembership extends MembershipLoop implements GroupM
   requestRejoin(_resetMemberId = false): void {
     this.memberEpoch = 0;
     this.wakeLoop();
+  }
+
+  // Closing the heartbeat connection ends a beat stuck on it; the loop's next step releases everything.
+  sessionLost(): void {
+    this.coordinators.reset(this.groupId, ['heartbeat']);
+    this.requestRejoin();
   }
 
   /** Tells the coordinator (epoch -1, or -2 for a static member). */
@@ -152,8 +158,9 @@ export class ConsumerProtocolMembership extends MembershipLoop implements GroupM
       );
     } catch (e) {
       if (!this.stopped) this.coordinators.forget(this.groupId);
-      // A lost connection or timeout: retried after a backoff, the coordinator's session timeout decides.
-      throw e instanceof KafkaError && !e.retriable ? e : new KafkaError(`ConsumerGroupHeartbeat ${this.groupId}: ${(e as Error).message}`, true);
+      // A lost (or, by the watchdog, closed) connection or a timeout: retried after a backoff, the
+      // coordinator's session timeout decides.
+      throw e instanceof KafkaError && !e.retriable && !(e instanceof ClosedError) ? e : new KafkaError(`ConsumerGroupHeartbeat ${this.groupId}: ${(e as Error).message}`, true);
     }
     if (this.stopped) return;
     const code = res.errorCode;

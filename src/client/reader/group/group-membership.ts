@@ -37,6 +37,12 @@ export interface GroupMembership {
   start(): void;
   /** Gives up the assignment and joins again (resetMemberId: as a new member, classic only). */
   requestRejoin(resetMemberId?: boolean): void;
+  /**
+   * The coordinator has not acknowledged a heartbeat for a session timeout: it has removed us and our
+   * partitions are someone else's. Drops the heartbeat connection that stopped answering and joins
+   * again, giving every partition up first (through the loop, so a revoke never races an assignment).
+   */
+  sessionLost(): void;
   /** Ends the loop and its timers; with leave, tells the coordinator (static members keep their place). */
   stop(leave: boolean): Promise<void>;
   /** Commits offsets (the next offset to read) fenced by the current generation or member epoch. */
