@@ -211,8 +211,13 @@ export class Watchdog {
 
   health(now = performance.now()): ReaderHealth {
     const window = this.config.stallWindowMs || Infinity;
+    let stuck = false;
     const partitions: PartitionHealth[] = this.fetcher.all().map((p) => {
       const c = this.clocks.get(partitionKey(p.topic, p.partition));
+      const sinceProgressMs = Math.round(now - (c?.progressAt ?? now));
+      // Waiting for the caller to read is no stall: the excuse counts as an answer here.
+      const sinceAnswerOrExcuse = now - Math.max(p.answeredAt, c?.excusedAt ?? -Infinity);
+      if (!p.paused && !p.failed && (sinceProgressMs > window || sinceAnswerOrExcuse > this.config.maxWaitMs + window)) stuck = true;
       return {
         topic: p.topic,
         partition: p.partition,
@@ -221,13 +226,12 @@ export class Watchdog {
         leader: p.leader,
         paused: p.paused,
         failed: p.failed,
-        sinceProgressMs: Math.round(now - (c?.progressAt ?? now)),
+        sinceProgressMs,
         sinceAnswerMs: Math.round(now - p.answeredAt),
       };
     });
     const g = this.membership;
     const sinceHeartbeatMs = g ? (g.lastHeartbeatOk >= 0 ? Math.round(now - g.lastHeartbeatOk) : -1) : null;
-    const stuck = partitions.some((p) => !p.paused && !p.failed && (p.sinceProgressMs > window || p.sinceAnswerMs > this.config.maxWaitMs + window));
     const heartbeatLate = g !== null && g.stable && sinceHeartbeatMs !== null && sinceHeartbeatMs > this.config.sessionTimeoutMs;
     return { healthy: !stuck && !heartbeatLate, stalls: this.stalls, lastStall: this.lastStall, sinceHeartbeatMs, partitions };
   }
