@@ -135,6 +135,10 @@ class ChildMember implements Member {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/storm-member.ts', JSON.stringify(this.cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child = child;
     this.lastRebalances = 0;
+    // A child frozen by stall() must not outlive a test process that ends before it thaws it.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const o = JSON.parse(line) as { m?: string; rebalances?: number; rss?: number };
       if (o.m) {
