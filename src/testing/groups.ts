@@ -233,6 +233,13 @@ export class ClassicGroups {
         if (t >= g.rebalanceDeadline) {
           for (const m of [...g.members.values()]) if (!m.joinWaiter) g.members.delete(m.memberId);
           this.completeJoin(g);
+          continue;
+        }
+        // As Kafka: a member waiting in JoinGroup is kept alive; one that has not rejoined and whose
+        // session lapsed is removed now, not at the rebalance deadline (a crashed member must not
+        // hold the others' rejoin for the whole rebalance timeout).
+        for (const m of [...g.members.values()]) {
+          if (!m.joinWaiter && t - m.lastSeen > m.sessionTimeoutMs) this.remove(g, m);
         }
         continue;
       }

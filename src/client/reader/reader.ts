@@ -472,23 +472,24 @@ export class Reader implements AsyncIterable<Message> {
    * process would; the group notices only when the session times out.
    */
   abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.commitTimer) clearInterval(this.commitTimer);
-    this.watchdog.stop();
-    this.queue.close(new ClosedError('reader closed'));
-    this.fetcher.stop();
+    if (!this.stopLocally()) return;
     void this.membership?.stop(false);
     this.cluster.close();
   }
 
-  private async shutdown(leave: boolean): Promise<void> {
-    if (this.closed) return;
+  /** Stops what runs in this process (timers, watchdog, queue, fetching); false when already closed. */
+  private stopLocally(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     if (this.commitTimer) clearInterval(this.commitTimer);
     this.watchdog.stop();
     this.queue.close(new ClosedError('reader closed'));
     this.fetcher.stop();
+    return true;
+  }
+
+  private async shutdown(leave: boolean): Promise<void> {
+    if (!this.stopLocally()) return;
     const sessions = this.fetcher.closeSessions(Math.min(1_000, this.cfg.requestTimeoutMs));
     try {
       if (this.membership) {
