@@ -325,27 +325,52 @@ export class Reader implements AsyncIterable<Message> {
     return run;
   }
 
-  /** Sends the offsets collected for commitIntervalMs (only those of `only`, when given). */
+  /**
+   * Sends the offsets collected for commitIntervalMs (only those of `only`, when given). Offsets
+   * whose commit fails go back to pending while their partition keeps the assignment they were read
+   * in: the next interval sends them again. Without that, a commit refused during a rebalance was
+   * never retried once the partition went quiet, and the group's lag stayed above 0 for good.
+   */
   private async flush(only?: Set<string>): Promise<void> {
     if (!this.pending.size) return;
     const out = new Map<string, Map<number, bigint>>();
+    const tokens = new Map<string, number | undefined>();
     for (const [t, ps] of this.pending) {
       for (const [p, o] of ps) {
-        if (only && !only.has(tpKey(t, p))) continue;
+        const key = tpKey(t, p);
+        if (only && !only.has(key)) continue;
         const m = out.get(t) ?? new Map<number, bigint>();
         m.set(p, o);
         out.set(t, m);
+        tokens.set(key, this.assignToken.get(key));
         ps.delete(p);
       }
       if (!ps.size) this.pending.delete(t);
     }
-    if (out.size) await this.serialCommit(out);
+    if (!out.size) return;
+    try {
+      await this.serialCommit(out);
+    } catch (e) {
+      for (const [t, ps] of out) {
+        for (const [p, o] of ps) {
+          const key = tpKey(t, p);
+          const token = tokens.get(key);
+          if (token === undefined || this.assignToken.get(key) !== token) continue;
+          const byP = this.pending.get(t) ?? new Map<number, bigint>();
+          if ((byP.get(p) ?? -1n) < o) byP.set(p, o);
+          this.pending.set(t, byP);
+        }
+      }
+      throw e;
+    }
   }
 
   private async revoke(tps: TopicPartition[]): Promise<void> {
     const keys = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
     await this.flush(keys).catch(() => {}); // a failed commit here means redelivery, which at-least-once allows
     for (const tp of tps) {
+      this.pending.get(tp.topic)?.delete(tp.partition);
+      if (this.pending.get(tp.topic)?.size === 0) this.pending.delete(tp.topic);
       this.assignToken.delete(tpKey(tp.topic, tp.partition));
       this.pausedKeys.delete(tpKey(tp.topic, tp.partition));
       this.fetcher.remove(tp.topic, tp.partition);
