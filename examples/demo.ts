@@ -6,6 +6,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { main as mkaCommand } from '../src/cli/main.ts';
 import { Client, FirstOffset, MultiReader, MultiWriter, RWMode, TimeoutError, type WriterConfig } from '../src/index.ts';
 import { FakeCluster } from '../src/testing/index.ts';
 
@@ -98,12 +99,19 @@ await stream;
 await writer.close();
 say(`written: ${written} messages, ${perCluster[0]} in A and ${perCluster[1]} in B, none lost`);
 
-// The same merged read from the command line, as a consumer group on both clusters at once, running
-// beside the MultiReader below (asynchronously: the fake clusters answer from this event loop).
-const cli = promisify(execFile)(
-  process.execPath,
-  ['bin/mka.mjs', 'consume', '-b', A.join(','), '-b', B.join(','), '-t', topic, '--group', 'demo-cli', '-e', '-q', '-f', '%c %p %o %s\n'],
-  { encoding: 'utf8', timeout: 60_000 },
+// The same merged read with the `mka` command line, as a consumer group on both clusters at once,
+// running beside the MultiReader below. The command's own entry point runs in this process (what
+// `mka consume …` runs, minus a second Node start-up), its output collected.
+let cliOut = '';
+const cli = mkaCommand(
+  ['consume', '-b', A.join(','), '-b', B.join(','), '-t', topic, '--group', 'demo-cli', '-e', '-q', '-f', '%c %p %o %s\n'],
+  {
+    env: {},
+    stdin: async function* () {},
+    out: { closed: false, write: async (chunk) => void (cliOut += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk)) },
+    err: { isTTY: false, write: (s) => process.stderr.write(s) },
+  },
+  AbortSignal.timeout(60_000),
 );
 // One partition reader per cluster and partition: a merged read of everything, duplicates dropped.
 const reader = new MultiReader(
@@ -123,7 +131,9 @@ const lags = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => reader.readLag(i)))
 say(`read back: ${read} distinct messages from both clusters; lag per cluster/partition: ${lags.map((l, i) => `${'AB'[i % 2]}/${Math.floor(i / 2)}=${l}`).join(' ')}`);
 await reader.close();
 
-const lines = (await cli).stdout.trim().split('\n');
+const code = await cli;
+if (code !== 0) throw new Error(`mka consume exited with ${code}`);
+const lines = cliOut.trim().split('\n');
 const counts = new Map<string, number>();
 for (const l of lines) counts.set(l.split(' ')[0], (counts.get(l.split(' ')[0]) ?? 0) + 1);
 const byCluster = [...counts].map(([c, n]) => `${n} from ${c}`);

@@ -219,6 +219,10 @@ describe('mka command line against clusters A and B', { timeout: 240_000 }, () =
     // -e with a group: reads until the group has no lag, then leaves.
     assert.equal(lines(ok(await mka(['consume', '-b', A, '-t', t, '-g', group, '-e', '-q']), 'consume -g -e')).length, 30);
     assert.equal(JSON.parse(text(ok(await mka(['groups', 'describe', '-b', A, '-g', group, '--json']), 'describe'))).totalLag, 0);
+    // -e with a group on a topic that does not exist: there is no end to wait for, so it says so and exits 1.
+    const missing = await mka(['consume', '-b', A, '-t', `${t}-missing`, '-g', group, '-e', '-q'], { limitMs: 20_000 });
+    assert.equal(missing.code, 1, missing.err);
+    assert.equal(missing.err, `mka consume: KafkaError: topic ${t}-missing does not exist on ${labelA}\n`);
     assert.ok(lines(ok(await mka(['groups', 'list', '-b', A]), 'groups list')).some((l) => l.startsWith(`${group} `)));
     await mka(['topics', 'delete', '-b', A, '-b', B, t]);
   });

@@ -108,6 +108,8 @@ async function runConsume(a: ParsedArgs, ctx: Context): Promise<ExitCode> {
   const configs: ReaderConfig[] = [];
   const starts: bigint[] = [];
   if (group) {
+    // A group waits for topics that do not exist yet; with -e there would be no end to wait for.
+    if (exitAtEnd) await withClients(targets, (clients) => Promise.all(targets.flatMap((t, i) => topics.map((topic) => partitionsOf(clients[i], topic, t, ctx)))));
     targets.forEach((t, i) => {
       configs.push({ ...t.config, groupId: group, groupTopics: topics, startOffset: start.kind === 'end' ? LastOffset : FirstOffset, maxWaitMs: 500 });
       slots.push({ target: i, topic: '', partition: -1, end: -1n, done: false });
@@ -143,7 +145,7 @@ async function runConsume(a: ParsedArgs, ctx: Context): Promise<ExitCode> {
     while (!finished() && !ctx.io.out.closed) {
       let batch: MultiMessage[];
       try {
-        batch = await reader.fetchMessage({ signal: ctx.signal, timeoutMs: exitAtEnd && group ? 1000 : undefined });
+        batch = await reader.fetchMessage({ signal: ctx.signal, timeoutMs: exitAtEnd && group ? GROUP_END_CHECK_MS : undefined });
       } catch (e) {
         if (e instanceof AbortedError || e instanceof ClosedError) break;
         if (e instanceof TimeoutError && group && exitAtEnd) {
@@ -187,6 +189,10 @@ async function runConsume(a: ParsedArgs, ctx: Context): Promise<ExitCode> {
   }
   return Exit.OK;
 }
+
+// With -e in group mode, how long no message arrives before the group's lag is asked (a ListOffsets
+// per cluster): short, because a script waiting for `mka consume -e` waits this long at the end.
+const GROUP_END_CHECK_MS = 250;
 
 /** Group mode's end: every cluster's member has partitions and no lag on any of them. */
 async function groupAtEnd(reader: MultiReader, clusters: number, ctx: Context): Promise<boolean> {
