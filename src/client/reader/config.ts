@@ -77,6 +77,13 @@ export interface ReaderConfig extends ClusterConfig {
    * the member give up its partitions and rejoin, whatever this is (unless 0).
    */
   stallWindowMs?: number;
+  /**
+   * Copy each message's key, value and header values out of the fetched bytes (default false). A
+   * message's bytes are views into its decompressed batch (up to maxBytes), so keeping one message,
+   * or only its key, keeps the whole batch in memory; with copyBytes a kept message holds only its own
+   * bytes, at the price of a copy per message.
+   */
+  copyBytes?: boolean;
 }
 
 export interface ResolvedReaderConfig {
@@ -111,6 +118,7 @@ export interface ResolvedReaderConfig {
   fetchSessions: boolean;
   rack: string;
   stallWindowMs: number;
+  copyBytes: boolean;
   requestTimeoutMs: number;
   clientId: string;
 }
@@ -127,7 +135,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
   const {
     topic, partition, groupId, groupTopics, startOffset, minBytes, maxBytes, partitionMaxBytes, maxWaitMs, isolationLevel,
     commitIntervalMs, sessionTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs, groupInstanceId, assignors, groupProtocol,
-    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, fetchSessions, rack, stallWindowMs, ...cluster
+    queueCapacity, queueBytes, offsetOutOfRange, readBackoffMinMs, readBackoffMaxMs, maxAttempts, fetchSessions, rack, stallWindowMs, copyBytes, ...cluster
   } = c;
   if (!cluster.brokers?.length) throw invalid('brokers is empty');
   if (groupId) {
@@ -184,6 +192,7 @@ export function resolveConfig(c: ReaderConfig): ResolvedReaderConfig {
     fetchSessions: fetchSessions ?? true,
     rack: rack ?? '',
     stallWindowMs: positiveInt('stallWindowMs', stallWindowMs, 15_000, 0),
+    copyBytes: copyBytes ?? false,
     requestTimeoutMs: cluster.requestTimeoutMs ?? 30_000,
     clientId: cluster.clientId ?? 'mka',
   };

@@ -566,6 +566,7 @@ export class Fetcher {
       readMs += performance.now() - t0;
       // Decoding may have yielded (decompression): a seek or revoke meanwhile makes these stale.
       if (p.epoch !== epoch) return { messages, readMs, lost: false };
+      const copy = this.config.copyBytes;
       for (const b of batches) {
         const keep = filter ? filter.keep(b) : !b.isControl;
         if (keep) {
@@ -580,9 +581,9 @@ export class Fetcher {
               partition: p.partition,
               offset: r.offset,
               highWaterMark: pr.highWatermark,
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
+              key: copy && r.key ? r.key.slice() : r.key,
+              value: copy && r.value ? r.value.slice() : r.value,
+              headers: copy ? r.headers.map((h) => ({ key: h.key, value: h.value ? h.value.slice() : null })) : r.headers,
               time: r.timestamp,
               [ASSIGNMENT]: -1,
             };

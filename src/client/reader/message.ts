@@ -15,7 +15,10 @@ export interface Message {
   offset: bigint;
   /** The partition's high watermark when the message was fetched. */
   highWaterMark: bigint;
-  /** A view into the fetched bytes; copy it to keep it beyond the message's life. */
+  /**
+   * A view into the fetched (decompressed) batch: keeping it keeps the whole batch in memory. Copy it
+   * (`key.slice()`) to keep it for long, or give the Reader `copyBytes: true`. So are value and headers.
+   */
   key: Uint8Array | null;
   value: Uint8Array | null;
   headers: MessageHeader[];
