@@ -18,6 +18,12 @@ describe('Writer without a broker', () => {
     assert.equal(resolveWriterConfig({ brokers: ['x:1'], maxInFlightPerPartition: 50 }).maxInFlightPerPartition, 5);
   });
 
+  it('refuses a requiredAcks that is not a name (kafka-go\'s -1 from JavaScript went out as no acks at all)', () => {
+    for (const bad of [-1, 1, 'ALL']) {
+      assert.throws(() => resolveWriterConfig({ brokers: ['x:1'], requiredAcks: bad as never }), (e: unknown) => e instanceof KafkaError && !e.retriable && /requiredAcks must be 'none', 'leader' or 'all'/.test(e.message));
+    }
+  });
+
   it('WriteErrors is aligned with the input and counts failures', () => {
     const e = new WriteErrors([null, new KafkaProtocolError(10), null, new KafkaError('x', true)]);
     assert.equal(e.count(), 2);

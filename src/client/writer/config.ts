@@ -88,6 +88,11 @@ export function resolveWriterConfig(c: WriterConfig): ResolvedWriterConfig {
   // A compression this runtime cannot do fails here, not on every write.
   checkCanCompress(parseCompression(c.compression ?? 'none'));
   const requiredAcks = c.requiredAcks ?? 'all';
+  // Checked at run time too: a JavaScript caller passing kafka-go's -1 got acks undefined on the wire,
+  // which the broker took for acks=0, so no write was ever acknowledged.
+  if (!Object.hasOwn(ACKS, requiredAcks)) {
+    throw new KafkaError(`requiredAcks must be 'none', 'leader' or 'all', not ${JSON.stringify(requiredAcks)}`, false);
+  }
   const idempotent = (c.idempotent ?? true) && requiredAcks === 'all';
   if (c.transactionalId !== undefined) {
     if (!c.transactionalId) throw new KafkaError('transactionalId must be a non-empty string', false);
