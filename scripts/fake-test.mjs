@@ -4,21 +4,61 @@
 // integration test and test/fake) with MKA_KAFKA_FAKE=1, and stops the fakes it started, whatever happened.
 // --runtime deno|bun runs them with that runtime's own test runner instead of Node's (both run
 // node:test suites; the fakes themselves stay Node processes, as a user's broker would be elsewhere).
-//   node scripts/fake-test.mjs [--runtime node|deno|bun] [files...]
-import { spawnSync } from 'node:child_process';
+// --runtime all runs the three at once, each on its own fake clusters (state .kafka-fake-<runtime>,
+// ports shifted by 0, 1000 and 2000): the suite mostly waits (timeouts, rebalances, linger), so three
+// runs side by side take little longer than one. Each run's output goes to its state directory and is
+// printed when that run ends.
+//   node scripts/fake-test.mjs [--runtime node|deno|bun|all] [files...]
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-process.env.MKA_KAFKA_FAKE = '1';
-process.env.MKA_KAFKA_STATE ||= path.join(ROOT, '.kafka-fake');
-const { down, status, up } = await import('./fake-kafka.mjs');
+const RUNTIMES = ['node', 'deno', 'bun'];
 
 const argv = process.argv.slice(2);
 const rt = argv.indexOf('--runtime');
 const runtime = rt >= 0 ? argv.splice(rt, 2)[1] : 'node';
-if (!['node', 'deno', 'bun'].includes(runtime)) throw new Error(`--runtime takes node, deno or bun, not ${runtime}`);
+if (![...RUNTIMES, 'all'].includes(runtime)) throw new Error(`--runtime takes node, deno, bun or all, not ${runtime}`);
+if (runtime === 'all') {
+  process.exitCode = await runAll(argv);
+  process.exit();
+}
+
+/** The three runtimes side by side; 0 when all passed. */
+async function runAll(args) {
+  const base = Number(process.env.MKA_KAFKA_PORT_OFFSET || 0);
+  const t0 = Date.now();
+  const codes = await Promise.all(
+    RUNTIMES.map((name, i) => {
+      const state = path.join(ROOT, `.kafka-fake-${name}`);
+      fs.mkdirSync(state, { recursive: true });
+      const logFile = path.join(state, 'test-output.log');
+      const log = fs.openSync(logFile, 'w');
+      const env = { ...process.env, MKA_KAFKA_STATE: state, MKA_KAFKA_PORT_OFFSET: String(base + 1000 * i) };
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--runtime', name, ...args], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+      for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => child.kill(sig));
+      return new Promise((resolve) => {
+        child.on('close', (code) => {
+          fs.closeSync(log);
+          const text = fs.readFileSync(logFile, 'utf8');
+          console.log(`\n======== fake clusters, ${name} (${logFile}) ========`);
+          // A passing run prints its runner's summary; a failing one everything, so the failure is in the CI log.
+          console.log(code === 0 ? text.split('\n').slice(-15).join('\n') : text);
+          resolve(code ?? 1);
+        });
+      });
+    }),
+  );
+  const summary = RUNTIMES.map((name, i) => `${name} ${codes[i] === 0 ? 'passed' : `FAILED (exit ${codes[i]})`}`).join(', ');
+  console.log(`[test:fake] side by side in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}`);
+  return codes.every((c) => c === 0) ? 0 : 1;
+}
+
+process.env.MKA_KAFKA_FAKE = '1';
+process.env.MKA_KAFKA_STATE ||= path.join(ROOT, '.kafka-fake');
+const { down, status, up } = await import('./fake-kafka.mjs');
 const named = argv.filter((a) => !a.startsWith('--'));
 const testFiles = (dir) =>
   fs

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: starts the local clusters when none is running, runs the smoke tests on Deno and Bun, then
-// every test file with Node's test runner, and stops the clusters it started, whatever happened.
+// `npm test`: starts the local clusters when none is running, runs the smoke tests and unit suites on
+// Deno and Bun, the integration suite against fake clusters on Node, Deno and Bun (side by side), then
+// every test file with Node's test runner against the clusters, and stops the clusters it started,
+// whatever happened.
 // The runner's own summary is the last thing printed.
 //   node scripts/test.mjs [--unit | --integration] [files...]
 import { spawnSync } from 'node:child_process';
@@ -54,6 +56,8 @@ try {
   const run = (cmd, args) => spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env }).status ?? 1;
   if (needsKafka && !named.length && !integrationOnly) {
     if (run(process.execPath, [path.join(ROOT, 'scripts', 'test-runtimes.mjs')]) !== 0) failed = true;
+    // The integration suite against fake clusters, on Node, Deno and Bun side by side.
+    if (run(process.execPath, [path.join(ROOT, 'scripts', 'fake-test.mjs'), '--runtime', 'all']) !== 0) failed = true;
   }
   const code = run(process.execPath, [
     '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files,
