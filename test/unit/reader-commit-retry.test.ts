@@ -53,3 +53,34 @@ describe('Reader commits on an interval', () => {
     });
   }
 });
+
+describe('Reader commits synchronously (commitIntervalMs 0)', () => {
+  it('offsets of a refused commitMessages go out with the next commit, here close()', async () => {
+    cluster ??= await FakeCluster.start({ brokers: 1, topics: [{ name: 'quiet', partitions: 1 }] });
+    const topic = 'quiet-sync';
+    const groupId = 'commit-retry-sync';
+    const admin = new Client({ brokers: cluster.bootstrap });
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    const w = new Writer({ brokers: cluster.bootstrap, topic });
+    const r = new Reader({ brokers: cluster.bootstrap, groupId, topic, assignors: ['cooperative-sticky'], retryTimeoutMs: 300, maxWaitMs: 100 });
+    try {
+      await w.writeMessages(...Array.from({ length: 3 }, (_, i) => ({ value: `m${i}` })));
+      const first = await r.fetchMessage({ timeoutMs: 10_000 });
+      await r.commitMessages(first);
+      const committed = async () => (await admin.fetchOffsets(groupId, [{ topic }]))[0]?.offset ?? -1n;
+      assert.equal(await committed(), 1n);
+      const refused = cluster.inject({ api: 'OffsetCommit', drop: true });
+      const rest = [await r.fetchMessage({ timeoutMs: 10_000 }), await r.fetchMessage({ timeoutMs: 10_000 })];
+      await assert.rejects(r.commitMessages(...rest));
+      assert.ok(refused.hits > 0);
+      refused.remove();
+      assert.equal(await committed(), 1n);
+      await r.close();
+      assert.equal(await committed(), 3n, 'the refused offset went out with close()');
+    } finally {
+      await r.close();
+      await w.close();
+      await admin.close();
+    }
+  });
+});

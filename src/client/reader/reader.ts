@@ -62,6 +62,9 @@ export class Reader implements AsyncIterable<Message> {
   private readonly assignToken = new Map<string, number>();
   private nextToken = 1;
   private readonly pending = new Map<string, Map<number, bigint>>();
+  // Per partition, the offset this member last committed in the partition's current assignment: an
+  // offset sent again after a failure must not land after (and below) one committed since.
+  private readonly committedUpTo = new Map<string, bigint>();
   private commitTimer: ReturnType<typeof setInterval> | undefined;
   private commitChain: Promise<void> = Promise.resolve();
 
@@ -220,6 +223,8 @@ export class Reader implements AsyncIterable<Message> {
     if (offset < 0n && offset !== FirstOffset && offset !== LastOffset) throw new KafkaError(`offset ${offset} is neither an offset nor FirstOffset/LastOffset`, false);
     const { topic, partition } = this.partitionOf(at, 'setOffset');
     if (this.membership) {
+      // What is read after the seek is committed as read, also below what was committed before it.
+      this.committedUpTo.delete(tpKey(topic, partition));
       this.fetcher.seek(topic, partition, offset);
       return;
     }
@@ -305,13 +310,9 @@ export class Reader implements AsyncIterable<Message> {
       offsets.set(m.topic, byP);
     }
     if (this.cfg.commitIntervalMs > 0) {
-      for (const [t, ps] of offsets) {
-        const byP = this.pending.get(t) ?? new Map<number, bigint>();
-        for (const [p, o] of ps) if ((byP.get(p) ?? -1n) < o) byP.set(p, o);
-        this.pending.set(t, byP);
-      }
-    } else {
-      await this.serialCommit(offsets);
+      for (const [t, ps] of offsets) for (const [p, o] of ps) this.addPending(t, p, o);
+    } else if (offsets.size) {
+      await this.flush(undefined, offsets);
     }
     if (fenced.length) {
       throw new KafkaProtocolError(ErrorCode.ILLEGAL_GENERATION, `not committed: ${fenced.join(', ')} were read under an assignment this member no longer has`);
@@ -325,44 +326,50 @@ export class Reader implements AsyncIterable<Message> {
     return run;
   }
 
+  private addPending(topic: string, partition: number, offset: bigint): void {
+    const byP = this.pending.get(topic) ?? new Map<number, bigint>();
+    if ((byP.get(partition) ?? -1n) < offset) byP.set(partition, offset);
+    this.pending.set(topic, byP);
+  }
+
   /**
-   * Sends the offsets collected for commitIntervalMs (only those of `only`, when given). Offsets
-   * whose commit fails go back to pending while their partition keeps the assignment they were read
-   * in: the next interval sends them again. Without that, a commit refused during a rebalance was
-   * never retried once the partition went quiet, and the group's lag stayed above 0 for good.
+   * Commits what is pending (only the partitions of `only`, when given) together with `own`, the
+   * offsets of a synchronous commitMessages. Offsets whose commit fails go back to pending while their
+   * partition keeps the assignment they were read in, and go out with the next commit (the next
+   * interval, the next synchronous commit, close): a commit refused during a rebalance is not lost when
+   * the partition then goes quiet. A pending offset at or below one committed since is dropped.
    */
-  private async flush(only?: Set<string>): Promise<void> {
-    if (!this.pending.size) return;
+  private async flush(only?: Set<string>, own?: Map<string, Map<number, bigint>>): Promise<void> {
     const out = new Map<string, Map<number, bigint>>();
     const tokens = new Map<string, number | undefined>();
+    const add = (t: string, p: number, o: bigint) => {
+      const m = out.get(t) ?? new Map<number, bigint>();
+      if ((m.get(p) ?? -1n) < o) m.set(p, o);
+      out.set(t, m);
+      tokens.set(tpKey(t, p), this.assignToken.get(tpKey(t, p)));
+    };
     for (const [t, ps] of this.pending) {
       for (const [p, o] of ps) {
         const key = tpKey(t, p);
         if (only && !only.has(key)) continue;
-        const m = out.get(t) ?? new Map<number, bigint>();
-        m.set(p, o);
-        out.set(t, m);
-        tokens.set(key, this.assignToken.get(key));
         ps.delete(p);
+        if (o > (this.committedUpTo.get(key) ?? -1n)) add(t, p, o);
       }
       if (!ps.size) this.pending.delete(t);
     }
+    if (own) for (const [t, ps] of own) for (const [p, o] of ps) add(t, p, o);
     if (!out.size) return;
+    const current = (t: string, p: number) => {
+      const token = tokens.get(tpKey(t, p));
+      return token !== undefined && this.assignToken.get(tpKey(t, p)) === token;
+    };
     try {
       await this.serialCommit(out);
     } catch (e) {
-      for (const [t, ps] of out) {
-        for (const [p, o] of ps) {
-          const key = tpKey(t, p);
-          const token = tokens.get(key);
-          if (token === undefined || this.assignToken.get(key) !== token) continue;
-          const byP = this.pending.get(t) ?? new Map<number, bigint>();
-          if ((byP.get(p) ?? -1n) < o) byP.set(p, o);
-          this.pending.set(t, byP);
-        }
-      }
+      for (const [t, ps] of out) for (const [p, o] of ps) if (current(t, p)) this.addPending(t, p, o);
       throw e;
     }
+    for (const [t, ps] of out) for (const [p, o] of ps) if (current(t, p)) this.committedUpTo.set(tpKey(t, p), o);
   }
 
   private async revoke(tps: TopicPartition[]): Promise<void> {
@@ -371,6 +378,7 @@ export class Reader implements AsyncIterable<Message> {
     for (const tp of tps) {
       this.pending.get(tp.topic)?.delete(tp.partition);
       if (this.pending.get(tp.topic)?.size === 0) this.pending.delete(tp.topic);
+      this.committedUpTo.delete(tpKey(tp.topic, tp.partition));
       this.assignToken.delete(tpKey(tp.topic, tp.partition));
       this.pausedKeys.delete(tpKey(tp.topic, tp.partition));
       this.fetcher.remove(tp.topic, tp.partition);
@@ -384,6 +392,7 @@ export class Reader implements AsyncIterable<Message> {
     for (const tp of tps) {
       const c = committed.get(tp.topic)?.get(tp.partition) ?? -1n;
       const token = this.nextToken++;
+      this.committedUpTo.delete(tpKey(tp.topic, tp.partition));
       this.assignToken.set(tpKey(tp.topic, tp.partition), token);
       this.fetcher.add(tp.topic, tp.partition, c >= 0n ? c : (fresh.get(tpKey(tp.topic, tp.partition)) ?? this.cfg.startOffset)).token = token;
     }
