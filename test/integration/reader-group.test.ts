@@ -2,41 +2,24 @@
 // (no LeaveGroup) and the survivor takes over after the session timeout; manual commits after
 // processing give at-least-once; committed offsets carry over to a new member.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Client } from '../../src/client/client.ts';
+import { describe, it } from 'node:test';
 import { TimeoutError } from '../../src/protocol/errors.ts';
-import { Reader, type AssignorName, type ReaderConfig } from '../../src/client/reader/index.ts';
-import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+import type { AssignorName } from '../../src/client/reader/index.ts';
+import { groupReaders } from '../helpers/group-readers.ts';
+import { uniqueTopic } from '../helpers/kafka.ts';
 import { consume, keyOf, produceRetrying as produceRaw, until } from '../helpers/reader-loop.ts';
 
 const P = 6;
 
 describe('Reader (group)', () => {
-  let client: Client;
-  const readers: Reader[] = [];
-  const open = (c: Partial<ReaderConfig>) => {
-    const r = new Reader({ brokers: cluster('b').bootstrap, maxWaitMs: 200, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, ...c });
-    readers.push(r);
-    return r;
-  };
-
-  before(() => {
-    client = new Client({ brokers: cluster('b').bootstrap });
-  });
-  after(async () => {
-    for (const r of readers) await r.close().catch(() => {});
-    await client.close();
-  });
-
-  async function produceAll(topic: string, perPartition: number, tag: string): Promise<void> {
-    for (let p = 0; p < P; p++) await produceRaw(client, topic, p, Array.from({ length: perPartition }, (_, i) => ({ value: `${tag}-${p}-${i}` })));
-  }
+  const g = groupReaders(P, { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000 });
+  const { open, produceAll } = g;
 
   for (const assignor of ['range', 'roundrobin', 'cooperative-sticky'] as AssignorName[]) {
     it(`${assignor}: three members, one leaves, one dies, the last takes over; at-least-once; commits survive`, async () => {
       const topic = uniqueTopic(`rg-${assignor}`);
       const groupId = uniqueTopic('g');
-      await client.createTopics([{ topic, numPartitions: P }]);
+      await g.client.createTopics([{ topic, numPartitions: P }]);
       try {
         await produceAll(topic, 20, 'a');
         const cfg = { topic, groupId, assignors: [assignor] };
@@ -81,7 +64,7 @@ describe('Reader (group)', () => {
         await r3.close();
         await Promise.all(loops);
 
-        const committed = await client.fetchOffsets(groupId, [{ topic }]);
+        const committed = await g.client.fetchOffsets(groupId, [{ topic }]);
         assert.deepEqual(committed.map((c) => [c.partition, c.offset]).sort((a, b) => Number(a[0]) - Number(b[0])), Array.from({ length: P }, (_, p) => [p, 40n]));
 
         // A new member continues from the committed offsets: it sees only what is new.
@@ -99,7 +82,7 @@ describe('Reader (group)', () => {
         assert.ok(r4.stats().rebalances >= 1);
         await r4.close();
       } finally {
-        await client.deleteTopics([topic]).catch(() => {});
+        await g.client.deleteTopics([topic]).catch(() => {});
       }
     });
   }
@@ -114,26 +97,26 @@ describe('Reader (group)', () => {
     const loop = consume(r, processed, fenced);
     await until('the group formed with nothing to read', () => r.stats().rebalances >= 1, 30_000);
     assert.deepEqual(r.assignment(), []);
-    await client.createTopics([{ topic, numPartitions: 2 }]);
-    await produceRaw(client, topic, 0, [{ value: 'p0-a' }, { value: 'p0-b' }]);
-    await produceRaw(client, topic, 1, [{ value: 'p1-a' }]);
+    await g.client.createTopics([{ topic, numPartitions: 2 }]);
+    await produceRaw(g.client, topic, 0, [{ value: 'p0-a' }, { value: 'p0-b' }]);
+    await produceRaw(g.client, topic, 1, [{ value: 'p1-a' }]);
     await until('the three messages of the new topic', () => processed.size === 3, 30_000);
     assert.deepEqual(r.assignment().map(keyOf).sort(), [`${topic}/0`, `${topic}/1`]);
-    await client.createPartitions(topic, 3);
-    await client.waitForLeaders([topic], { minPartitions: 3 });
-    await produceRaw(client, topic, 2, [{ value: 'p2-a' }]);
+    await g.client.createPartitions(topic, 3);
+    await g.client.waitForLeaders([topic], { minPartitions: 3 });
+    await produceRaw(g.client, topic, 2, [{ value: 'p2-a' }]);
     await until('the message of the added partition', () => processed.has('2:0'), 30_000);
     assert.equal(processed.size, 4);
     assert.deepEqual(r.assignment().map(keyOf).sort(), [`${topic}/0`, `${topic}/1`, `${topic}/2`]);
     await r.close();
     await loop;
-    await client.deleteTopics([topic]);
+    await g.client.deleteTopics([topic]);
   });
 
   it('static membership: close does not leave; a restart with the same instance id gets the same partitions back', async () => {
     const topic = uniqueTopic('rg-static');
     const groupId = uniqueTopic('g');
-    await client.createTopics([{ topic, numPartitions: P }]);
+    await g.client.createTopics([{ topic, numPartitions: P }]);
     try {
       const a = open({ topic, groupId, groupInstanceId: 'a' });
       const b = open({ topic, groupId, groupInstanceId: 'b' });
@@ -141,7 +124,7 @@ describe('Reader (group)', () => {
       const before = a.assignment().map(keyOf).sort();
       b.stats();
       await a.close(); // static: no LeaveGroup, the group keeps a's partitions for the session timeout
-      const described = await client.describeGroups([groupId]);
+      const described = await g.client.describeGroups([groupId]);
       assert.deepEqual(described[0].members.map((m) => m.groupInstanceId).sort(), ['a', 'b']);
       const a2 = open({ topic, groupId, groupInstanceId: 'a' });
       await until('the restarted member assigned', () => a2.assignment().length === 3, 30_000);
@@ -149,7 +132,7 @@ describe('Reader (group)', () => {
       assert.equal(b.assignment().length, 3);
       await Promise.all([a2.close(), b.close()]);
     } finally {
-      await client.deleteTopics([topic]).catch(() => {});
+      await g.client.deleteTopics([topic]).catch(() => {});
     }
   });
 });

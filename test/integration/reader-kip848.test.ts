@@ -2,45 +2,27 @@
 // members share a 4-partition topic, one leaves and the other takes everything; manual commits carry
 // over to a member that joins after both are gone.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Client } from '../../src/client/client.ts';
+import { describe, it } from 'node:test';
 import { TimeoutError } from '../../src/protocol/errors.ts';
-import { Reader, type ReaderConfig } from '../../src/client/reader/index.ts';
-import { cluster, uniqueTopic } from '../helpers/kafka.ts';
-import { consume, keyOf, produceRetrying as produceRaw, until } from '../helpers/reader-loop.ts';
+import { groupReaders } from '../helpers/group-readers.ts';
+import { uniqueTopic } from '../helpers/kafka.ts';
+import { consume, keyOf, until } from '../helpers/reader-loop.ts';
 
 const P = 4;
 
 describe('Reader (consumer group protocol, KIP-848)', () => {
-  let client: Client;
-  const readers: Reader[] = [];
-  const open = (c: Partial<ReaderConfig>) => {
-    const r = new Reader({ brokers: cluster('b').bootstrap, maxWaitMs: 200, groupProtocol: 'consumer', ...c });
-    readers.push(r);
-    return r;
-  };
-
-  before(() => {
-    client = new Client({ brokers: cluster('b').bootstrap });
-  });
-  after(async () => {
-    for (const r of readers) await r.close().catch(() => {});
-    await client.close();
-  });
-
-  async function produceAll(topic: string, perPartition: number, tag: string): Promise<void> {
-    for (let p = 0; p < P; p++) await produceRaw(client, topic, p, Array.from({ length: perPartition }, (_, i) => ({ value: `${tag}-${p}-${i}` })));
-  }
+  const g = groupReaders(P, { groupProtocol: 'consumer' });
+  const { open, produceAll } = g;
 
   async function committedOffsets(groupId: string, topic: string): Promise<[number, bigint][]> {
-    const c = await client.fetchOffsets(groupId, [{ topic }]);
+    const c = await g.client.fetchOffsets(groupId, [{ topic }]);
     return c.map((x): [number, bigint] => [x.partition, x.offset]).sort((a, b) => a[0] - b[0]);
   }
 
   it('two members share the partitions, one leaves, the other takes over; commits carry over', { timeout: 60_000 }, async () => {
     const topic = uniqueTopic('rk848');
     const groupId = uniqueTopic('g848');
-    await client.createTopics([{ topic, numPartitions: P }]);
+    await g.client.createTopics([{ topic, numPartitions: P }]);
     try {
       await produceAll(topic, 10, 'a');
       const cfg = { topic, groupId };
@@ -55,7 +37,7 @@ describe('Reader (consumer group protocol, KIP-848)', () => {
       }, 20_000);
       await until('the first 40 messages', () => processed.size >= P * 10, 20_000);
       // The broker keeps the group as a KIP-848 group, not a classic one that merely looks alike.
-      const listed = (await client.listGroups()).find((g) => g.groupId === groupId);
+      const listed = (await g.client.listGroups()).find((g) => g.groupId === groupId);
       assert.equal(listed?.type, 'consumer');
 
       await r1.close(); // leaves with epoch -1: the coordinator hands its partitions over
@@ -83,7 +65,7 @@ describe('Reader (consumer group protocol, KIP-848)', () => {
       await assert.rejects(r3.readMessage({ timeoutMs: 700 }), TimeoutError);
       await r3.close();
     } finally {
-      await client.deleteTopics([topic]).catch(() => {});
+      await g.client.deleteTopics([topic]).catch(() => {});
     }
   });
 });

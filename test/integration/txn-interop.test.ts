@@ -4,32 +4,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
-import { TimeoutError } from '../../src/protocol/errors.ts';
 import { Writer } from '../../src/client/writer/index.ts';
-import { FirstOffset, Reader } from '../../src/client/reader/index.ts';
 import { javaConsume, javaCopyTransactionally } from '../helpers/java-tools.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+import { readUntilIdle } from '../helpers/read-until-idle.ts';
 
 const A = () => cluster('a');
-const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : '');
 
 /** Values of partition 0 from the start, read until 2 s bring nothing more. */
-async function readAll(topic: string, isolationLevel: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
-  const r = new Reader({ brokers: A().bootstrap, topic, partition: 0, isolationLevel, startOffset: FirstOffset, maxWaitMs: 200 });
-  const vals: string[] = [];
-  try {
-    for (;;) {
-      const m = await r.fetchMessage({ timeoutMs: 2_000 }).catch((e: unknown) => {
-        if (e instanceof TimeoutError) return null;
-        throw e;
-      });
-      if (!m) return vals;
-      vals.push(text(m.value));
-    }
-  } finally {
-    await r.close();
-  }
-}
+const readAll = (topic: string, isolationLevel: 'read_committed' | 'read_uncommitted') =>
+  readUntilIdle({ brokers: A().bootstrap, topic, partition: 0, isolationLevel, idleMs: 2_000 });
 
 describe('transactions: Java interop (cluster A)', () => {
   let client: Client;

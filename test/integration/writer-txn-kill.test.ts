@@ -9,16 +9,14 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
-import { TimeoutError } from '../../src/protocol/errors.ts';
 import { Writer } from '../../src/client/writer/index.ts';
-import { FirstOffset, Reader } from '../../src/client/reader/index.ts';
 import { cluster, uniqueTopic } from '../helpers/kafka.ts';
+import { readUntilIdle } from '../helpers/read-until-idle.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COUNT = Number(process.env.MKA_TXN_KILL_COUNT ?? 10_000);
 const PARTITIONS = 6;
 const brokers = () => cluster('a').bootstrap;
-const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : '');
 
 /** Starts the worker; `events` gets each line it prints. */
 function startWorker(env: Record<string, string>, onLine: (line: string) => void): ChildProcess {
@@ -91,23 +89,8 @@ describe('exactly-once consume-transform-produce under SIGKILL (cluster A)', () 
 
     // Every partition of `out` holds exactly its input partition's values, in the same order.
     for (let p = 0; p < PARTITIONS; p++) {
-      const read = async (topic: string, isolationLevel: 'read_committed' | 'read_uncommitted') => {
-        const r = new Reader({ brokers: brokers(), topic, partition: p, isolationLevel, startOffset: FirstOffset, maxWaitMs: 200 });
-        const vals: string[] = [];
-        try {
-          for (;;) {
-            const m = await r.fetchMessage({ timeoutMs: 2_000 }).catch((e: unknown) => {
-              if (e instanceof TimeoutError) return null;
-              throw e;
-            });
-            if (!m) break;
-            vals.push(text(m.value));
-          }
-        } finally {
-          await r.close();
-        }
-        return vals;
-      };
+      const read = (topic: string, isolationLevel: 'read_committed' | 'read_uncommitted') =>
+        readUntilIdle({ brokers: brokers(), topic, partition: p, isolationLevel, idleMs: 2_000 });
       const want = await read(input, 'read_uncommitted');
       const got = await read(output, 'read_committed');
       assert.equal(got.length, want.length, `partition ${p}: ${got.length} outputs for ${want.length} inputs`);

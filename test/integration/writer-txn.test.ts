@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
-import { ProducerFencedError, TimeoutError, TransactionAbortableError, TransactionStateError, KafkaError } from '../../src/protocol/errors.ts';
+import { ProducerFencedError, TransactionAbortableError, TransactionStateError, KafkaError } from '../../src/protocol/errors.ts';
 import { Writer } from '../../src/client/writer/index.ts';
 import { FirstOffset, Reader } from '../../src/client/reader/index.ts';
 import { cluster, FAKE, uniqueTopic } from '../helpers/kafka.ts';
+import { readUntilIdle } from '../helpers/read-until-idle.ts';
 
 const brokers = () => cluster('a').bootstrap;
 const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : '');
@@ -23,28 +24,9 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     closers.push(w);
     return w;
   };
-  /** Every value of `topic` a read_committed reader sees, partition by partition: read until 1.5 s bring nothing more. */
-  const readCommitted = async (topic: string, partitions: number): Promise<string[][]> => {
-    const out: string[][] = [];
-    for (let p = 0; p < partitions; p++) {
-      const r = new Reader({ brokers: brokers(), topic, partition: p, isolationLevel: 'read_committed', maxWaitMs: 200, startOffset: FirstOffset });
-      const vals: string[] = [];
-      try {
-        for (;;) {
-          const m = await r.fetchMessage({ timeoutMs: 1_500 }).catch((e: unknown) => {
-            if (e instanceof TimeoutError) return null;
-            throw e;
-          });
-          if (!m) break;
-          vals.push(text(m.value));
-        }
-      } finally {
-        await r.close();
-      }
-      out.push(vals);
-    }
-    return out;
-  };
+  /** Every value of `topic` a read_committed reader sees, partitions in turn: read until 1.5 s bring nothing more. */
+  const readCommitted = (topic: string, partitions: number) =>
+    readUntilIdle({ brokers: brokers(), topic, partitions, isolationLevel: 'read_committed', idleMs: 1_500 });
 
   before(async () => {
     client = new Client({ brokers: brokers(), clientId: 'mka-txn-test-admin' });
@@ -83,7 +65,7 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     );
     assert.equal(w.transactionState, 'ready');
 
-    const seen = (await readCommitted(topic, 3)).flat();
+    const seen = await readCommitted(topic, 3);
     assert.equal(seen.length, 60);
     assert.deepEqual(seen.filter((v) => v.startsWith('c1-')).length, 30);
     assert.deepEqual(seen.filter((v) => v.startsWith('c2-')).length, 30);
@@ -105,7 +87,7 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     await w.transaction(async (tx) => {
       await tx.writeMessages({ key: 'after', value: 'after' });
     });
-    const seen = (await readCommitted(topic, 2)).flat();
+    const seen = await readCommitted(topic, 2);
     assert.deepEqual(seen, ['after'], `outcomes: ${outcomes.filter((o) => o === 'ok').length} acknowledged before the abort`);
   });
 
@@ -135,7 +117,7 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     assert.equal(w1.transactionState, 'fatal');
 
     await w2.commitTransaction();
-    const seen = (await readCommitted(topic, 2)).flat();
+    const seen = await readCommitted(topic, 2);
     assert.deepEqual(seen, ['w2']);
   });
 
@@ -169,7 +151,7 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     await w.transaction(async (tx) => {
       await tx.writeMessages({ key: 'k', value: 'next' });
     });
-    const seen = (await readCommitted(topic, 1)).flat();
+    const seen = await readCommitted(topic, 1);
     assert.deepEqual(seen, ['next']);
   });
 
@@ -212,7 +194,7 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     let left = n - 100;
     while (left > 0) left -= await run(left, true);
 
-    const outs = (await readCommitted(output, 3)).flat();
+    const outs = await readCommitted(output, 3);
     assert.equal(outs.length, n, 'every input once in the committed output');
     assert.deepEqual([...new Set(outs)].sort(), Array.from({ length: n }, (_, i) => `out-${i}`).sort());
   });

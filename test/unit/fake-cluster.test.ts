@@ -5,28 +5,15 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Api, Client, ErrorCode, KafkaProtocolError, Reader, Writer } from '../../src/index.ts';
 import { Connection } from '../../src/client/connection.ts';
 import { ByteReader, ByteWriter, encodeRecordBatch, stampBatch, decodeRecordSet } from '../../src/protocol/index.ts';
 import { FakeCluster } from '../../src/testing/index.ts';
+import { fakeClusters } from '../helpers/fake.ts';
 
 const text = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('utf8') : null);
-const clusters: FakeCluster[] = [];
-const closers: { close(): Promise<void> | void }[] = [];
-async function start(opts: Parameters<typeof FakeCluster.start>[0] = {}) {
-  const c = await FakeCluster.start(opts);
-  clusters.push(c);
-  return c;
-}
-function track<T extends { close(): Promise<void> | void }>(x: T): T {
-  closers.push(x);
-  return x;
-}
-after(async () => {
-  for (const c of closers) await c.close();
-  for (const c of clusters) await c.stop();
-});
+const { start, track } = fakeClusters();
 
 describe('FakeCluster with mka', () => {
   it('two clusters in one process, each with its own id; metadata spreads leaders over the brokers', async () => {

@@ -1,24 +1,17 @@
 // Client.listOffsets over many partitions: every partition answered, and no "possible memory leak"
 // warning from one deadline signal with a listener per partition request.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client, Writer } from '../../src/index.ts';
-import { FakeCluster } from '../../src/testing/index.ts';
+import { fakeClusters } from '../helpers/fake.ts';
 
 describe('Client.listOffsets', () => {
-  const clusters: FakeCluster[] = [];
-  const closers: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of closers) await c.close();
-    for (const c of clusters) await c.stop();
-  });
+  const { start, track } = fakeClusters();
 
   it('60 partitions: the log end of each, and no MaxListenersExceededWarning', async () => {
-    const c = await FakeCluster.start({ brokers: 3, topics: [{ name: 'many', partitions: 60, replicationFactor: 3 }] });
-    clusters.push(c);
-    const w = new Writer({ brokers: c.bootstrap, topic: 'many' });
-    const client = new Client({ brokers: c.bootstrap });
-    closers.push(w, client);
+    const c = await start({ brokers: 3, topics: [{ name: 'many', partitions: 60, replicationFactor: 3 }] });
+    const w = track(new Writer({ brokers: c.bootstrap, topic: 'many' }));
+    const client = track(new Client({ brokers: c.bootstrap }));
     await w.writeMessages(...Array.from({ length: 60 }, (_, p) => Array.from({ length: p % 3 }, () => ({ value: 'x', partition: p }))).flat());
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);

@@ -4,25 +4,12 @@
 // reader itself within a stated bound, reported through onStall, stats() and health(); a slow caller
 // and an idle topic are not stalls.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Reader, Writer, type Message, type ReaderConfig, type StallEvent } from '../../src/index.ts';
-import { FakeCluster } from '../../src/testing/index.ts';
+import type { FakeCluster } from '../../src/testing/index.ts';
+import { fakeClusters } from '../helpers/fake.ts';
 
-const clusters: FakeCluster[] = [];
-const closers: { close(): Promise<void> | void }[] = [];
-after(async () => {
-  for (const c of closers) await c.close();
-  for (const c of clusters) await c.stop();
-});
-async function start(opts: Parameters<typeof FakeCluster.start>[0]) {
-  const c = await FakeCluster.start(opts);
-  clusters.push(c);
-  return c;
-}
-function track<T extends { close(): Promise<void> | void }>(x: T): T {
-  closers.push(x);
-  return x;
-}
+const { start, track } = fakeClusters();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const WINDOW = 1_000;

@@ -2,25 +2,19 @@
 // its partition, and a compression this runtime cannot do refused when the Writer is made.
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client, KafkaError, Writer, WriteErrors } from '../../src/index.ts';
-import { FakeCluster } from '../../src/testing/index.ts';
+import { fakeClusters } from '../helpers/fake.ts';
 import { fetchRaw } from '../helpers/produce.ts';
 
 describe('Writer API', () => {
-  const clusters: FakeCluster[] = [];
-  const closers: { close(): Promise<void> }[] = [];
-  after(async () => {
-    for (const c of closers) await c.close();
-    for (const c of clusters) await c.stop();
-  });
+  const { start, track } = fakeClusters();
 
   it('a message that names its partition goes there, whatever its key; one naming a partition the topic lacks fails alone', async () => {
-    const c = await FakeCluster.start({ brokers: 1, topics: [{ name: 'parts', partitions: 3 }] });
-    clusters.push(c);
+    const c = await start({ brokers: 1, topics: [{ name: 'parts', partitions: 3 }] });
     const client = new Client({ brokers: c.bootstrap });
-    const w = new Writer({ brokers: c.bootstrap, topic: 'parts' });
-    closers.push(w, client);
+    const w = track(new Writer({ brokers: c.bootstrap, topic: 'parts' }));
+    track(client);
     const res = await w.writeMessages(...['a', 'b', 'c', 'd'].map((key) => ({ key, value: `v-${key}`, partition: 2 })));
     assert.deepEqual(res.map((r) => [r.partition, r.offset]), [[2, 0n], [2, 1n], [2, 2n], [2, 3n]]);
     assert.deepEqual((await fetchRaw(client, 'parts', 2, 0n, 4)).map((r) => r.value), ['v-a', 'v-b', 'v-c', 'v-d']);
@@ -36,8 +30,7 @@ describe('Writer API', () => {
     const zstd = typeof (zlib as unknown as { zstdCompress?: unknown }).zstdCompress === 'function';
     const make = () => new Writer({ brokers: ['127.0.0.1:1'], topic: 't', compression: 'zstd' });
     if (zstd) {
-      const w = make();
-      closers.push(w);
+      track(make());
     } else {
       assert.throws(make, (e: unknown) => e instanceof KafkaError && !e.retriable && /zstd compression is not available in this runtime.*registerCodec/.test(e.message));
     }

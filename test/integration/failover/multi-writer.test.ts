@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../../src/client/client.ts';
 import { MultiWriter, RWMode } from '../../../src/multi/index.ts';
-import type { WriterConfig } from '../../../src/client/writer/config.ts';
+import { fastFailingWriter } from '../../helpers/failover.ts';
 import { cluster, uniqueTopic } from '../../helpers/kafka.ts';
 import { fetchRaw } from '../../helpers/produce.ts';
 import { runScenario, type ScenarioReport } from '../../../bench/failover.ts';
@@ -14,21 +14,6 @@ import { runScenario, type ScenarioReport } from '../../../bench/failover.ts';
 const A = cluster('a');
 const B = cluster('b');
 const PARTITIONS = 3;
-
-/** Writer settings that notice a dead cluster within a couple of seconds. */
-const fast = (brokers: string[], topic: string): WriterConfig => ({
-  brokers,
-  topic,
-  batchTimeoutMs: 2,
-  maxAttempts: 3,
-  writeBackoffMinMs: 50,
-  writeBackoffMaxMs: 300,
-  writeTimeoutMs: 5000,
-  connectTimeoutMs: 1000,
-  requestTimeoutMs: 3000,
-  reconnectBackoffMaxMs: 500,
-  retry: { attempts: 2, backoffMinMs: 50, backoffMaxMs: 200 },
-});
 
 /** Every value in a topic (all partitions) of one cluster. */
 async function readAll(client: Client, topic: string): Promise<string[]> {
@@ -66,7 +51,7 @@ describe('MultiWriter over clusters A and B', () => {
 
   it('constructor refuses an empty cluster list; stats(i) out of range is a RangeError', async () => {
     assert.throws(() => new MultiWriter(RWMode.Backup, []), /at least one/);
-    const w = track(new MultiWriter(RWMode.Backup, [fast(A.bootstrap, 'x')]));
+    const w = track(new MultiWriter(RWMode.Backup, [fastFailingWriter(A.bootstrap, 'x')]));
     assert.throws(() => w.stats(1), RangeError);
     await w.close();
     await assert.rejects(w.writeMessages({ value: 'late' }), (e: unknown) => (e as Error).name === 'ClosedError');
@@ -74,7 +59,7 @@ describe('MultiWriter over clusters A and B', () => {
 
   it('MultiRW spreads writes evenly over healthy clusters', async () => {
     const t = await topic();
-    const w = track(new MultiWriter(RWMode.MultiRW, [fast(A.bootstrap, t), fast(B.bootstrap, t)]));
+    const w = track(new MultiWriter(RWMode.MultiRW, [fastFailingWriter(A.bootstrap, t), fastFailingWriter(B.bootstrap, t)]));
     const per = [0, 0];
     for (let i = 0; i < 200; i++) {
       const [r] = await w.writeMessages({ key: `k${i}`, value: `rw-${i}` });

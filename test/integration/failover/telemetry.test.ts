@@ -19,8 +19,8 @@ import {
   type ProduceBatchEvent,
   type RebalanceEvent,
   type RequestEvent,
-  type WriterConfig,
 } from '../../../src/index.ts';
+import { fastFailingWriter } from '../../helpers/failover.ts';
 import { cluster, startCluster, stopCluster, uniqueTopic } from '../../helpers/kafka.ts';
 import { until } from '../../helpers/reader-loop.ts';
 
@@ -36,21 +36,6 @@ const seen = {
   health: [] as HealthChangeEvent[],
   failover: [] as FailoverEvent[],
 };
-
-/** Writer settings that notice a dead cluster within a couple of seconds. */
-const fast = (brokers: string[], topic: string): WriterConfig => ({
-  brokers,
-  topic,
-  batchTimeoutMs: 2,
-  maxAttempts: 3,
-  writeBackoffMinMs: 50,
-  writeBackoffMaxMs: 300,
-  writeTimeoutMs: 5000,
-  connectTimeoutMs: 1000,
-  requestTimeoutMs: 3000,
-  reconnectBackoffMaxMs: 500,
-  retry: { attempts: 2, backoffMinMs: 50, backoffMaxMs: 200 },
-});
 
 describe('telemetry against the real clusters', () => {
   let off: () => void;
@@ -132,7 +117,7 @@ describe('telemetry against the real clusters', () => {
   });
 
   it('MultiWriter: B stopped is a health change and a failover to A; B back is a fail-back', { timeout: 180_000 }, async () => {
-    const mw = new MultiWriter(RWMode.Backup, [fast(B.bootstrap, topic), fast(A.bootstrap, topic)], {
+    const mw = new MultiWriter(RWMode.Backup, [fastFailingWriter(B.bootstrap, topic), fastFailingWriter(A.bootstrap, topic)], {
       name: 'mw',
       health: { probeIntervalMs: 200, stallTimeoutMs: 1000, probeTimeoutMs: 1000, recoveryProbes: 2 },
     });
