@@ -52,8 +52,8 @@ describe('Reader (group)', () => {
         for (let p = 0; p < P; p++) for (let o = 0; o < 40; o++) assert.ok(processed.has(`${p}:${o}`), `missing ${p}:${o}`);
         assert.ok(tookOver < 20_000, `took over after ${tookOver} ms`);
 
-        // Everything processed was committed: the group's lag is zero.
-        await until('commits settled', () => true, 30_000);
+        // Everything processed was read: the position is the log end. The commits are checked after
+        // close, which sends any commit a rebalance refused.
         const lag = await r3.groupLag();
         for (let p = 0; p < P; p++) {
           const l = lag.get(topic)!.get(p)!;
