@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // `npm test`: starts the local clusters when none is running, runs the smoke tests and unit suites on
-// Deno and Bun, the integration suite against fake clusters on Node, Deno and Bun (side by side), then
-// every test file with Node's test runner against the clusters, and stops the clusters it started,
-// whatever happened.
+// Deno and Bun, then every test file with Node's test runner against the clusters and, at the same
+// time, the integration suite against fake clusters on Node, Deno and Bun; stops the clusters it
+// started, whatever happened.
 // The runner's own summary is the last thing printed.
 //   node scripts/test.mjs [--unit | --integration] [files...]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,16 +54,34 @@ try {
     }
   }
   const run = (cmd, args) => spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env }).status ?? 1;
-  if (needsKafka && !named.length && !integrationOnly) {
-    if (run(process.execPath, [path.join(ROOT, 'scripts', 'test-runtimes.mjs')]) !== 0) failed = true;
-    // The integration suite against fake clusters, on Node, Deno and Bun side by side.
-    if (run(process.execPath, [path.join(ROOT, 'scripts', 'fake-test.mjs'), '--runtime', 'all']) !== 0) failed = true;
+  const full = needsKafka && !named.length && !integrationOnly;
+  if (full && run(process.execPath, [path.join(ROOT, 'scripts', 'test-runtimes.mjs')]) !== 0) failed = true;
+  // The integration suite against fake clusters on Node, Deno and Bun, side by side and beside the run
+  // against the brokers below: all of them mostly wait (timeouts, rebalances, linger), so together
+  // they take little longer than the longest alone. Their output is printed as each one ends.
+  const fakes = full ? spawnAsync(process.execPath, [path.join(ROOT, 'scripts', 'fake-test.mjs'), '--runtime', 'all'], 'inherit') : null;
+  const node = await spawnAsync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], 'tee');
+  if (node.code !== 0) failed = true;
+  if (fakes) {
+    const { code } = await fakes;
+    if (code !== 0) failed = true;
+    // The runner's summary stays the last thing printed.
+    process.stdout.write(`\n[test] the Node test runner's summary, again:\n${node.tail}`);
   }
-  const code = run(process.execPath, [
-    '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files,
-  ]);
-  if (code !== 0) failed = true;
 } finally {
   await stop();
 }
 process.exitCode = failed ? 1 : 0;
+
+/** Runs a command; with 'tee' its stdout is also kept (the last lines, as `tail`). */
+function spawnAsync(cmd, args, mode) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: process.env, stdio: mode === 'tee' ? ['inherit', 'pipe', 'inherit'] : 'inherit' });
+    let tail = '';
+    child.stdout?.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).split('\n').slice(-40).join('\n');
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, tail }));
+  });
+}

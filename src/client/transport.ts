@@ -61,6 +61,9 @@ export function dial(opts: DialOptions): Promise<Transport> {
       if (settled) return;
       settled = true;
       cleanup();
+      // A socket given up (timeout, abort) may still report its connect failing: on Deno that 'error'
+      // comes after destroy(), and with no listener left it would crash the process.
+      socket.on('error', () => {});
       socket.destroy();
       reject(err);
     };
