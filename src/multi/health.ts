@@ -106,6 +106,15 @@ const TRIAL_STALLS = 5;
 /** How often outstanding operations are checked for a stall, as a fraction of the stall timeout. */
 const STALL_CHECKS_PER_TIMEOUT = 10;
 
+/**
+ * Runs fn after the I/O that is ready now has been handled. A process that was not scheduled for a
+ * while (a loaded machine) runs its overdue timers before it reads its sockets: an answer waiting in a
+ * socket would be taken for silence. Node's and Bun's setImmediate runs after that read; Deno's does
+ * not, but a zero timeout queued from it does (a test checks all three).
+ */
+const afterPendingIo: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(() => setTimeout(fn, 0)) : (fn) => void setTimeout(() => setTimeout(fn, 0), 0);
+
 export class HealthTracker {
   private readonly entries: Entry[];
   private readonly cfg: Required<HealthConfig>;
@@ -135,7 +144,7 @@ export class HealthTracker {
       outstanding: new Map<Operation, Stop | undefined>(), probing: false, ready: false, trial: null, goodTrials: 0,
     }));
     // Background timers must not keep a process alive that forgot close(): traffic does that.
-    const check = setInterval(() => this.checkStalls(), Math.max(10, this.cfg.stallTimeoutMs / STALL_CHECKS_PER_TIMEOUT));
+    const check = setInterval(() => afterPendingIo(() => this.closed || this.checkStalls()), Math.max(10, this.cfg.stallTimeoutMs / STALL_CHECKS_PER_TIMEOUT));
     check.unref?.();
     this.timers.push(check);
     const probes = setInterval(() => this.probeAll(), this.cfg.probeIntervalMs);
@@ -306,11 +315,15 @@ export class HealthTracker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     // The probe's own promise may ignore its signal: the timeout settles the race either way.
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new TimeoutError(`probe of cluster ${e.cluster} got no answer within ${this.cfg.probeTimeoutMs} ms`);
-        ac.abort(err);
-        reject(err);
-      }, this.cfg.probeTimeoutMs);
+      timer = setTimeout(
+        () =>
+          afterPendingIo(() => {
+            const err = new TimeoutError(`probe of cluster ${e.cluster} got no answer within ${this.cfg.probeTimeoutMs} ms`);
+            ac.abort(err);
+            reject(err);
+          }),
+        this.cfg.probeTimeoutMs,
+      );
     });
     try {
       await Promise.race([this.probe(e.cluster, ac.signal), timeout]);

@@ -1,6 +1,9 @@
 // The health tracker without a broker: a fake clock for the stall and evidence rules (checkStalls is
 // called by hand), short real timers where probes run on their own.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { HealthTracker, type ClusterHealth, type HealthConfig, type Probe, type TrackerOptions } from '../../src/multi/health.ts';
 import { ClusterUnavailableError } from '../../src/multi/errors.ts';
@@ -215,6 +218,39 @@ describe('HealthTracker', () => {
     assert.equal(h.healthy(0), true);
     assert.equal(stops.length, 1);
     assert.ok(stops[0] instanceof ClusterUnavailableError && stops[0].cluster === 1);
+  });
+
+  it('a process that was not scheduled reads the answer waiting in its socket before it judges a stall', async () => {
+    // An echo server in its own process, so it answers while this one is blocked.
+    const server = spawn(process.execPath, ['-e', "const s = require('net').createServer((c) => c.pipe(c)).listen(0, '127.0.0.1', () => console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = Number((await once(server.stdout!, 'data'))[0].toString());
+      const socket = net.connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      const h = new HealthTracker(1, never, { probeIntervalMs: 3_600_000, stallTimeoutMs: 200 });
+      trackers.push(h);
+      const events: ClusterHealth[] = [];
+      h.onChange((e) => events.push(e));
+      socket.on('data', () => h.answered(0));
+      const op = h.begin(0);
+      socket.write('ping');
+      // Not scheduled for 2.5 stall timeouts (busy in a check-phase callback) while the echo arrives:
+      // the next loop turn runs the overdue stall check before it polls the socket.
+      await new Promise<void>((r) =>
+        setImmediate(() => {
+          const end = performance.now() + 500;
+          while (performance.now() < end);
+          r();
+        }),
+      );
+      await sleep(100);
+      assert.deepEqual(events.map((e) => e.state), [], 'the waiting answer counts: no transition');
+      assert.equal(h.healthy(0), true);
+      h.succeeded(op);
+      socket.destroy();
+    } finally {
+      server.kill();
+    }
   });
 
   it('refuses non-positive settings', () => {
