@@ -130,7 +130,16 @@ for (const c of cases) {
   for (let round = 1; round <= rounds; round++) {
     for (const client of clients) {
       const w = where(c);
-      const topic = c.sharedTopic ? await sharedTopic(c) : fresh(c.id);
+      let topic: string;
+      try {
+        topic = c.sharedTopic ? await sharedTopic(c) : fresh(c.id);
+      } catch (e) {
+        // A shared topic that cannot be made or filled fails this case's runs, not the whole bench.
+        const error = `shared topic: ${e instanceof Error ? e.message : String(e)}`;
+        records.push({ caseId: c.id, round, client, error, load: loadavg()[0] });
+        log(`${c.id} round ${round} ${client}: FAILED ${error.slice(0, 300)}`);
+        continue;
+      }
       const spec: BenchSpec = {
         ...base,
         bootstrap: bootstraps[w.cluster],
