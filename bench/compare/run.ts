@@ -114,8 +114,15 @@ async function sharedTopic(c: BenchCase): Promise<string> {
   if (fill > 0) {
     // Filled by mka's Writer, round robin, so every partition gets the same share.
     const spec: BenchSpec = { ...base, bootstrap: bootstraps[w.cluster], partitions: w.partitions, topic, groupId: 'unused', messages: fill, balance: 'round-robin' };
-    const r = await runChild('mka', CASES[0], spec);
-    if (r.result.kind !== 'throughput') throw new Error(`could not fill ${topic}`);
+    try {
+      const r = await runChild('mka', CASES[0], spec);
+      if (r.result.kind !== 'throughput') throw new Error(`could not fill ${topic}`);
+    } catch (e) {
+      // Not left behind: the next client's run makes a new one (a loaded 1-broker cluster B once took
+      // over 30 s to acknowledge the first writes to 1,000 new partitions).
+      await deleteTopic(topic, c);
+      throw e;
+    }
   }
   let end = 0n;
   for (const o of (await admins[w.cluster].listOffsets(topic, 'latest')).values()) end += BigInt(o.offset);
@@ -198,8 +205,8 @@ const machine = {
   node: process.version,
   java: java.trim().split('\n')[0] ?? '',
   broker:
-    `Apache Kafka ${kafkaVersion} on the same machine, -Xmx512m per broker: cluster B of scripts/kafka.mjs (one KRaft broker) unless the case names ' +
-    'cluster A (3 KRaft brokers); topics with 1 partition, RF 1, unless the case says otherwise`,
+    `Apache Kafka ${kafkaVersion} on the same machine, -Xmx512m per broker: cluster B of scripts/kafka.mjs (one KRaft broker) unless the case names ` +
+    `cluster A (3 KRaft brokers); topics with 1 partition, RF 1, unless the case says otherwise`,
 };
 const settings = { rounds, ...base, bootstrap: undefined, topic: undefined, groupId: undefined };
 const summaries = summarise(records, cases, clients);
