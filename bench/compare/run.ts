@@ -88,7 +88,12 @@ function runChild(client: string, c: BenchCase, spec: BenchSpec): Promise<ChildR
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code === 0 && line) resolve(JSON.parse(line.slice(7)) as ChildReport);
-      else reject(new Error(`exit ${code ?? signal}: ${(err || out).trim().split('\n').slice(-6).join(' | ')}`));
+      else {
+        // The error's own line (an inspected error object ends with its fields, not its message).
+        const lines = (err || out).trim().split('\n');
+        const head = lines.find((l) => /^\w*(Error|Errors)\b.*:/.test(l.trim()));
+        reject(new Error(`exit ${code ?? signal}: ${head ? `${head.trim()} | ` : ''}${lines.slice(-4).join(' | ')}`));
+      }
     });
   });
 }
@@ -111,6 +116,10 @@ async function sharedTopic(c: BenchCase): Promise<string> {
   const t0 = Date.now();
   await newTopic(topic, c);
   const fill = fillOf(c);
+  // Leaders in Metadata are not enough: a 1-broker cluster still creating 1,000 partitions answered the
+  // fill's first writes with NOT_LEADER_OR_FOLLOWER for over 5 s (the Writer's 10 attempts). ListOffsets
+  // goes to each partition's leader and is retried until every one answers.
+  if (w.partitions > 1) await admins[w.cluster].listOffsets(topic, 'latest', { timeoutMs: 180_000 });
   if (fill > 0) {
     // Filled by mka's Writer, round robin, so every partition gets the same share.
     const spec: BenchSpec = { ...base, bootstrap: bootstraps[w.cluster], partitions: w.partitions, topic, groupId: 'unused', messages: fill, balance: 'round-robin' };
