@@ -24,6 +24,8 @@ async function run(): Promise<ScenarioResult> {
       return adapter.e2e ? { kind: 'latency', value: await adapter.e2e(spec) } : no('e2e path');
     case 'codec':
       return adapter.codec ? { kind: 'codec', value: await adapter.codec(spec) } : no('accessible record-batch codec');
+    case 'metadata':
+      return adapter.metadata ? { kind: 'metadata', value: await adapter.metadata(spec) } : no('metadata call');
   }
 }
 

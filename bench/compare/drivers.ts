@@ -1,13 +1,40 @@
 // Client-independent loops shared by every adapter, so each client is driven exactly alike: the
 // produce pump (chunks of spec.chunk messages, spec.window calls outstanding), the consume counter,
 // the fixed-rate e2e sender with its latency histogram, and the codec timing loop.
-import type { BenchSpec, CodecRates, Latency, Throughput } from './types.ts';
+import type { BenchSpec, CodecRates, IdleCost, Latency, Throughput } from './types.ts';
 
 /** The value every produced message carries: spec.valueBytes of printable bytes. */
 export function benchValue(spec: BenchSpec): Buffer {
   const v = Buffer.alloc(spec.valueBytes);
   for (let i = 0; i < v.length; i++) v[i] = 97 + ((i * 7) % 26);
   return v;
+}
+
+/** Distinct keys of the keyed cases: message i carries `key-${i % KEYS}`. */
+export const KEYS = 10_000;
+
+/**
+ * The messages of one send call, as the client wants them: `make(key, value)` builds one (key null unless
+ * spec.keyed). `at(from, n)` gives messages from..from+n-1 of the run. With `reuse` the arrays are built
+ * once per distinct (from mod KEYS, n) and handed out again (for clients that do not modify them), so
+ * the keyed cases cost the driver no more than the null-key ones.
+ */
+export function messageSource<M>(spec: BenchSpec, make: (key: Buffer | null, value: Buffer) => M, reuse = true): (from: number, n: number) => M[] {
+  const value = benchValue(spec);
+  const keys = spec.keyed ? Array.from({ length: KEYS }, (_, i) => Buffer.from(`key-${i}`)) : null;
+  const cache = new Map<string, M[]>();
+  const build = (from: number, n: number): M[] => {
+    const out = new Array<M>(n);
+    for (let i = 0; i < n; i++) out[i] = make(keys ? keys[(from + i) % KEYS] : null, value);
+    return out;
+  };
+  return (from, n) => {
+    if (!reuse) return build(from, n);
+    const k = `${keys ? from % KEYS : 0}:${n}`;
+    let m = cache.get(k);
+    if (!m) cache.set(k, (m = build(from, n)));
+    return m;
+  };
 }
 
 /** Calls in flight whose outcome the driver awaits later; the first failure is kept, not thrown at once. */
@@ -39,16 +66,17 @@ class Outstanding {
 
 /**
  * Sends spec.messages in calls of spec.chunk messages, keeping spec.window calls outstanding.
- * `send(n)` must resolve once the n messages are acknowledged (acks=all).
+ * `send(n, from)` must resolve once messages from..from+n-1 are acknowledged (acks=all).
  */
-export async function pumpProduce(spec: BenchSpec, send: (n: number) => Promise<unknown>): Promise<Throughput> {
+export async function pumpProduce(spec: BenchSpec, send: (n: number, from: number) => Promise<unknown>): Promise<Throughput> {
   const t0 = performance.now();
   let queued = 0;
   const outstanding = new Outstanding();
   while (queued < spec.messages && outstanding.failure === undefined) {
     const n = Math.min(spec.chunk, spec.messages - queued);
+    const from = queued;
     queued += n;
-    outstanding.add(send(n));
+    outstanding.add(send(n, from));
     if (outstanding.size >= spec.window) await outstanding.race();
   }
   await outstanding.settle();
@@ -92,6 +120,37 @@ export class ConsumeCounter {
     }
     return false;
   }
+}
+
+/**
+ * With spec.idleMs > 0: once a consumer has read everything, keeps it running (the caller does not stop
+ * it) for spec.idleMs and measures the process's CPU time and memory over that window. Returns t with
+ * the idle cost added; with idleMs 0, t as it is.
+ */
+export async function measureIdle(spec: BenchSpec, t: Throughput): Promise<Throughput> {
+  if (!spec.idleMs) return t;
+  // Let the last commits and fetch-session set-up settle before the window opens.
+  await new Promise((r) => setTimeout(r, 2000));
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, spec.idleMs));
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - w0;
+  const mem = process.memoryUsage();
+  const idle: IdleCost = { cpuMsPerSec: (cpu.user + cpu.system) / wall, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed };
+  return { ...t, idle };
+}
+
+/** Mean ms per call of fn over spec.codecMs, after 3 warm-up calls (at least 5 calls timed). */
+export async function msPerCall(ms: number, fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  let n = 0;
+  const t0 = performance.now();
+  while (n < 5 || performance.now() - t0 < ms) {
+    await fn();
+    n++;
+  }
+  return (performance.now() - t0) / n;
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across the process. */

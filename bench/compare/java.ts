@@ -1,5 +1,5 @@
 // The Java client's own performance tools (ProducerPerformance, ConsumerPerformance from kafka-tools
-// 4.3.1, fetched with Maven by scripts/kafka.mjs) as the reference for what the broker can take.
+// KAFKA_TOOLS_VERSION, default 4.4.0, fetched with Maven by scripts/kafka.mjs) as the reference for what the broker can take.
 // They run in their own JVM with the same settings as the JS clients; peak RSS is the kernel's
 // high-water mark of that JVM (VmHWM), read from /proc while it runs.
 import { spawn, execFileSync } from 'node:child_process';
@@ -114,14 +114,18 @@ const WHY: Partial<Record<Scenario, string>> = {
   'consume-partition': 'ConsumerPerformance always subscribes with a group',
   e2e: 'the Java tools have no fixed-rate end-to-end test (EndToEndLatency sends one message at a time)',
   codec: 'not comparable: JVM codec outside the tools',
+  metadata: 'the Java tools have no metadata timing',
 };
 
 export async function runJava(scenario: Scenario, spec: BenchSpec): Promise<ChildReport> {
-  const version = '4.3.1';
+  // The tools scripts/kafka.mjs runs (its TOOLS_VERSION: KAFKA_TOOLS_VERSION, default 4.4.0).
+  const version = process.env.KAFKA_TOOLS_VERSION || '4.4.0';
   const dir = mkdtempSync(join(tmpdir(), 'mka-bench-java-'));
   try {
     const r =
-      scenario === 'produce' ? await produce(spec, dir)
+      spec.keyed ? { result: { kind: 'unsupported', reason: 'ProducerPerformance sends null keys (it has no key option)' } as ScenarioResult, maxRssBytes: 0 }
+      : spec.idleMs ? { result: { kind: 'unsupported', reason: 'ConsumerPerformance stops when it has read the messages; it has no idle window' } as ScenarioResult, maxRssBytes: 0 }
+      : scenario === 'produce' ? await produce(spec, dir)
       : scenario === 'produce-txn' ? await produce(spec, dir, true)
       : scenario === 'consume-group' ? await consumeGroup(spec, dir)
       : { result: { kind: 'unsupported', reason: WHY[scenario] ?? 'not offered' } as ScenarioResult, maxRssBytes: 0 };

@@ -8,6 +8,8 @@ export interface RunRecord {
   client: string;
   report?: ChildReport;
   error?: string;
+  /** 1-minute load average when the run began. */
+  load?: number;
 }
 
 const median = (xs: number[]): number => {
@@ -30,6 +32,8 @@ export interface Summary {
   /** Per metric: median, min, max over the rounds. */
   metrics: Record<string, { median: number; min: number; max: number }>;
   maxRssMedian: number;
+  /** Median 1-minute load average at the start of the runs. */
+  loadMedian: number;
 }
 
 export function summarise(records: RunRecord[], cases: BenchCase[], clients: string[]): Summary[] {
@@ -47,10 +51,19 @@ export function summarise(records: RunRecord[], cases: BenchCase[], clients: str
         if (res.kind === 'throughput') {
           add('msgPerSec', (res.value.messages * 1000) / res.value.elapsedMs);
           add('mbPerSec', (res.value.bytes / 1e6) * (1000 / res.value.elapsedMs));
+          if (res.value.idle) {
+            add('idleCpu', res.value.idle.cpuMsPerSec);
+            add('idleRss', res.value.idle.rssBytes);
+            add('idleHeap', res.value.idle.heapUsedBytes);
+          }
         } else if (res.kind === 'latency') {
           add('p50', res.value.p50);
           add('p99', res.value.p99);
           add('p999', res.value.p999);
+        } else if (res.kind === 'metadata') {
+          add('callMs', res.value.callMs);
+          if (res.value.decodeMs !== undefined) add('decodeMs', res.value.decodeMs);
+          if (res.value.responseBytes !== undefined) add('responseBytes', res.value.responseBytes);
         } else if (res.kind === 'codec') {
           add('encode', res.value.encode);
           add('decode', res.value.decode);
@@ -68,6 +81,7 @@ export function summarise(records: RunRecord[], cases: BenchCase[], clients: str
         error: rs.find((r) => r.error)?.error,
         metrics,
         maxRssMedian: ok.length ? median(ok.map((r) => r.report!.maxRssBytes)) : 0,
+        loadMedian: median(rs.map((r) => r.load ?? NaN)),
       });
     }
   }
@@ -81,6 +95,8 @@ function spread(m: { median: number; min: number; max: number }): string {
   return `${lo.toFixed(0)}% / +${hi.toFixed(0)}%`;
 }
 
+const load = (r: Summary) => (Number.isFinite(r.loadMedian) ? r.loadMedian.toFixed(1) : '');
+
 /** One Markdown table per case. Ratios are client ÷ mka for rates and mka-relative for latency (client ÷ mka, lower is better). */
 export function markdown(summaries: Summary[], cases: BenchCase[]): string {
   const parts: string[] = [];
@@ -91,36 +107,63 @@ export function markdown(summaries: Summary[], cases: BenchCase[]): string {
     const lines: string[] = [`#### ${c.title}`, ''];
     const na = (r: Summary) => (r.unsupported ? `n/a: ${r.unsupported}` : `failed: ${(r.error ?? '').split('\n')[0].slice(0, 160)}`);
     if (c.scenario === 'e2e') {
-      lines.push('| client | p50 ms | p99 ms | p99.9 ms | p99 min–max | p99 ÷ mka | peak RSS |', '|---|---:|---:|---:|---:|---:|---:|');
+      lines.push('| client | p50 ms | p99 ms | p99.9 ms | p99 min–max | p99 ÷ mka | peak RSS | load |', '|---|---:|---:|---:|---:|---:|---:|---:|');
       for (const r of rows) {
         const m = r.metrics;
-        if (!m.p50) lines.push(`| ${r.client} | ${na(r)} | | | | | |`);
+        if (!m.p50) lines.push(`| ${r.client} | ${na(r)} | | | | | | |`);
         else
           lines.push(
             `| ${r.client} | ${fmtMs(m.p50.median)} | ${fmtMs(m.p99.median)} | ${fmtMs(m.p999.median)} | ${fmtMs(m.p99.min)}–${fmtMs(m.p99.max)} | ` +
-              `${mka?.metrics.p99 ? (m.p99.median / mka.metrics.p99.median).toFixed(2) + '×' : ''} | ${mb(r.maxRssMedian)} |`,
+              `${mka?.metrics.p99 ? (m.p99.median / mka.metrics.p99.median).toFixed(2) + '×' : ''} | ${mb(r.maxRssMedian)} | ${load(r)} |`,
           );
       }
     } else if (c.scenario === 'codec') {
-      lines.push('| client | encode rec/s | decode rec/s | encode spread | decode spread | mka ÷ client (enc / dec) |', '|---|---:|---:|---:|---:|---:|');
+      lines.push('| client | encode rec/s | decode rec/s | encode spread | decode spread | mka ÷ client (enc / dec) | load |', '|---|---:|---:|---:|---:|---:|---:|');
       for (const r of rows) {
         const m = r.metrics;
-        if (!m.encode) lines.push(`| ${r.client} | ${na(r)} | | | | |`);
+        if (!m.encode) lines.push(`| ${r.client} | ${na(r)} | | | | | |`);
         else
           lines.push(
             `| ${r.client} | ${fmtInt(m.encode.median)} | ${fmtInt(m.decode.median)} | ${spread(m.encode)} | ${spread(m.decode)} | ` +
-              `${mka?.metrics.encode ? `${(mka.metrics.encode.median / m.encode.median).toFixed(2)}× / ${(mka.metrics.decode.median / m.decode.median).toFixed(2)}×` : ''} |`,
+              `${mka?.metrics.encode ? `${(mka.metrics.encode.median / m.encode.median).toFixed(2)}× / ${(mka.metrics.decode.median / m.decode.median).toFixed(2)}×` : ''} | ${load(r)} |`,
+          );
+      }
+    } else if (c.scenario === 'metadata') {
+      lines.push('| client | ms per call | spread | decode only, ms | response bytes | client ÷ mka (call) | peak RSS | load |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+      for (const r of rows) {
+        const m = r.metrics;
+        if (!m.callMs) lines.push(`| ${r.client} | ${na(r)} | | | | | | |`);
+        else
+          lines.push(
+            `| ${r.client} | ${fmtMs(m.callMs.median)} | ${spread(m.callMs)} | ${m.decodeMs ? m.decodeMs.median.toFixed(3) : '— (not reachable)'} | ` +
+              `${m.responseBytes ? fmtInt(m.responseBytes.median) : ''} | ${mka?.metrics.callMs ? (m.callMs.median / mka.metrics.callMs.median).toFixed(2) + '×' : ''} | ${mb(r.maxRssMedian)} | ${load(r)} |`,
+          );
+      }
+    } else if (rows.some((r) => r.metrics.idleCpu)) {
+      // Idle cases: what the consumer costs once everything is read; per partition = total ÷ partitions.
+      const parts = c.partitions ?? 1;
+      lines.push(
+        '| client | idle CPU ms/s | CPU per partition µs/s | RSS idle | V8 heap idle | CPU ÷ mka | read rate msg/s | peak RSS | load |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      );
+      for (const r of rows) {
+        const m = r.metrics;
+        if (!m.idleCpu) lines.push(`| ${r.client} | ${na(r)} | | | | | | | |`);
+        else
+          lines.push(
+            `| ${r.client} | ${m.idleCpu.median.toFixed(2)} | ${fmtMs((m.idleCpu.median * 1000) / parts)} | ${mb(m.idleRss.median)} | ${mb(m.idleHeap.median)} | ` +
+              `${mka?.metrics.idleCpu ? (m.idleCpu.median / mka.metrics.idleCpu.median).toFixed(2) + '×' : ''} | ${fmtInt(m.msgPerSec.median)} | ${mb(r.maxRssMedian)} | ${load(r)} |`,
           );
       }
     } else {
-      lines.push('| client | msg/s | MB/s (values) | spread (min / max vs median) | mka ÷ client | peak RSS |', '|---|---:|---:|---:|---:|---:|');
+      lines.push('| client | msg/s | MB/s (values) | spread (min / max vs median) | mka ÷ client | peak RSS | load |', '|---|---:|---:|---:|---:|---:|---:|');
       for (const r of rows) {
         const m = r.metrics;
-        if (!m.msgPerSec) lines.push(`| ${r.client} | ${na(r)} | | | | |`);
+        if (!m.msgPerSec) lines.push(`| ${r.client} | ${na(r)} | | | | | |`);
         else
           lines.push(
             `| ${r.client} | ${fmtInt(m.msgPerSec.median)} | ${m.mbPerSec.median.toFixed(1)} | ${spread(m.msgPerSec)} | ` +
-              `${mka?.metrics.msgPerSec ? (mka.metrics.msgPerSec.median / m.msgPerSec.median).toFixed(2) + '×' : ''} | ${mb(r.maxRssMedian)} |`,
+              `${mka?.metrics.msgPerSec ? (mka.metrics.msgPerSec.median / m.msgPerSec.median).toFixed(2) + '×' : ''} | ${mb(r.maxRssMedian)} | ${load(r)} |`,
           );
       }
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { baseSpec, CASES } from '../../bench/compare/cases.ts';
-import { LatencyRecorder, nowMs, pumpProduce } from '../../bench/compare/drivers.ts';
+import { KEYS, LatencyRecorder, messageSource, nowMs, pumpProduce } from '../../bench/compare/drivers.ts';
 import { markdown, summarise, type RunRecord } from '../../bench/compare/report.ts';
 import type { BenchSpec } from '../../bench/compare/types.ts';
 
@@ -23,6 +23,28 @@ describe('bench drivers', () => {
     assert.equal(t.bytes, 10_500 * spec.valueBytes);
     assert.deepEqual(sizes, [...Array(10).fill(1000), 500]);
     assert.ok(peak <= spec.window && peak > 1);
+  });
+
+  it('pumpProduce hands each call the index of its first message, contiguous from 0', async () => {
+    const froms: number[] = [];
+    await pumpProduce(spec, async (n, from) => {
+      froms.push(from);
+      assert.equal(n, Math.min(spec.chunk, spec.messages - from));
+    });
+    assert.deepEqual(froms, Array.from({ length: 11 }, (_, i) => i * 1000));
+  });
+
+  it('messageSource: message i carries key-(i mod 10,000) when keyed, none otherwise; arrays reused only when asked', () => {
+    const keyed = messageSource({ ...spec, keyed: true }, (key, value) => ({ key: key?.toString() ?? null, value }));
+    const a = keyed(KEYS - 1, 3);
+    assert.deepEqual(a.map((m) => m.key), [`key-${KEYS - 1}`, 'key-0', 'key-1']);
+    assert.equal(a[0].value.length, spec.valueBytes);
+    assert.equal(keyed(2 * KEYS - 1, 3), a, 'same keys, same array');
+    assert.notEqual(keyed(0, 3), a);
+    const plain = messageSource(spec, (key, value) => ({ key, value }), false);
+    const b = plain(5, 2);
+    assert.deepEqual(b.map((m) => m.key), [null, null]);
+    assert.notEqual(plain(5, 2), b, 'a fresh array per call without reuse');
   });
 
   it('pumpProduce rejects with the first failure after the outstanding calls settle', async () => {
@@ -88,5 +110,36 @@ describe('bench report', () => {
     assert.match(md, /\| other \| 2,500 \| 0\.3 \| -50% \/ \+0% \| 2\.00× \| 102 MB \|/);
     assert.match(md, /\| nope \| n\/a: has no producer/);
     assert.match(md, /\| broken \| failed: exit 1: boom/);
+  });
+
+  it('idle cases show CPU and memory over the idle window and CPU per partition; metadata cases ms per call; every row its load', () => {
+    const idleCase = CASES.find((c) => c.id === 'idle-100')!;
+    const idle = (client: string, round: number, cpuMsPerSec: number): RunRecord => ({
+      caseId: idleCase.id,
+      round,
+      client,
+      load: 2 + round,
+      report: {
+        client,
+        version: '1',
+        scenario: 'consume-group',
+        maxRssBytes: 70 * 2 ** 20,
+        result: { kind: 'throughput', value: { messages: 1000, bytes: 100_000, elapsedMs: 500, idle: { cpuMsPerSec, rssBytes: 60 * 2 ** 20, heapUsedBytes: 10 * 2 ** 20 } } },
+      },
+    });
+    const meta = (client: string, callMs: number, decodeMs?: number): RunRecord => ({
+      caseId: 'metadata-1000',
+      round: 1,
+      client,
+      load: 1.5,
+      report: { client, version: '1', scenario: 'metadata', maxRssBytes: 90 * 2 ** 20, result: { kind: 'metadata', value: { callMs, decodeMs, responseBytes: decodeMs ? 26_000 : undefined } } },
+    });
+    const records = [idle('mka', 1, 10), idle('mka', 2, 14), idle('other', 1, 30), idle('other', 2, 30), meta('mka', 2, 0.25), meta('other', 5)];
+    const md = markdown(summarise(records, CASES, ['mka', 'other']), CASES);
+    // 12 ms/s over 100 partitions: 120 µs/s each; load median of 3 and 4.
+    assert.match(md, /\| mka \| 12\.00 \| 120 \| 60 MB \| 10 MB \| 1\.00× \| 2,000 \| 70 MB \| 3\.5 \|/);
+    assert.match(md, /\| other \| 30\.00 \| 300 \| 60 MB \| 10 MB \| 2\.50× \|/);
+    assert.match(md, /\| mka \| 2\.00 \| 0% \/ \+0% \| 0\.250 \| 26,000 \| 1\.00× \| 90 MB \| 1\.5 \|/);
+    assert.match(md, /\| other \| 5\.00 \| 0% \/ \+0% \| — \(not reachable\) \| {2}\| 2\.50× \|/);
   });
 });

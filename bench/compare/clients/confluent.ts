@@ -3,7 +3,7 @@
 // so it is loaded at run time and only the parts used here are typed.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { benchValue, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce } from '../drivers.ts';
+import { ConsumeCounter, fixedRateE2E, LatencyRecorder, measureIdle, messageSource, msPerCall, pumpProduce } from '../drivers.ts';
 import type { BenchSpec, ClientAdapter, Scenario, Throughput } from '../types.ts';
 
 const PKG = '@confluentinc/kafka-javascript';
@@ -17,7 +17,12 @@ interface KjsMessage {
 interface KjsProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  send(record: { topic: string; messages: { value: Buffer }[] }): Promise<unknown>;
+  send(record: { topic: string; messages: { key?: Buffer; value: Buffer }[] }): Promise<unknown>;
+}
+interface KjsAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  fetchTopicMetadata(options: { topics: string[] }): Promise<{ name: string; partitions: unknown[] }[]>;
 }
 interface KjsConsumer {
   connect(): Promise<void>;
@@ -28,6 +33,7 @@ interface KjsConsumer {
 interface KjsKafka {
   producer(config: RdConfig): KjsProducer;
   consumer(config: RdConfig): KjsConsumer;
+  admin(config: RdConfig): KjsAdmin;
 }
 interface RdMessage {
   value: Buffer | null;
@@ -70,6 +76,10 @@ function common(spec: BenchSpec): RdConfig {
 }
 
 function producerConfig(spec: BenchSpec): RdConfig {
+  // Its defaults (spec.clientDefaults; no kafkaJS block, so librdkafka's own): acks all, idempotence
+  // off, linger 5 ms, batches up to 1,000,000 B or 10,000 messages, no compression, up to 1,000,000
+  // requests in flight, partitioner consistent_random (CRC32 of the key; random for null keys).
+  if (spec.clientDefaults) return { 'bootstrap.servers': spec.bootstrap.join(','), log_level: 3 };
   return {
     ...common(spec),
     acks: spec.acks,
@@ -128,10 +138,10 @@ function build(l: Lib): ClientAdapter {
     async produce(spec) {
       const p = new l.KafkaJS.Kafka({}).producer(producerConfig(spec));
       await p.connect();
-      const value = benchValue(spec);
-      await p.send({ topic: spec.topic, messages: [{ value }] }); // connections, metadata
-      // send() rewrites fields of the message objects it is given, so every call gets its own.
-      const t = await pumpProduce(spec, (n) => p.send({ topic: spec.topic, messages: Array.from({ length: n }, () => ({ value })) }));
+      // send() rewrites fields of the message objects it is given, so every call gets its own (no reuse).
+      const msgs = messageSource(spec, (key, value) => (key ? { key, value } : { value }), false);
+      await p.send({ topic: spec.topic, messages: msgs(0, 1) }); // connections, metadata
+      const t = await pumpProduce(spec, (n, from) => p.send({ topic: spec.topic, messages: msgs(from, n) }));
       await p.disconnect();
       return t;
     },
@@ -175,11 +185,24 @@ function build(l: Lib): ClientAdapter {
         },
       });
       const t = await Promise.race([
-        counter.done,
+        counter.done.then((d) => measureIdle(spec, d)),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('consume-group: timed out after 120 s')), 120_000).unref()),
       ]);
       await c.disconnect();
       return t;
+    },
+
+    async metadata(spec) {
+      const admin = new l.KafkaJS.Kafka({}).admin(common(spec));
+      await admin.connect();
+      const topics = [spec.topic];
+      const callMs = await msPerCall(spec.codecMs, () => admin.fetchTopicMetadata({ topics }));
+      const m = await admin.fetchTopicMetadata({ topics });
+      await admin.disconnect();
+      const n = m[0]?.partitions.length ?? 0;
+      if (n !== spec.partitions) throw new Error(`metadata: ${n} partitions, want ${spec.partitions}`);
+      // The response is decoded by librdkafka in C; only the call is timed.
+      return { callMs };
     },
 
     async e2e(spec) {
@@ -211,7 +234,7 @@ function build(l: Lib): ClientAdapter {
 }
 
 function missing(reason: string): ClientAdapter {
-  const scenarios: Scenario[] = ['produce', 'produce-txn', 'consume-partition', 'consume-group', 'e2e'];
+  const scenarios: Scenario[] = ['produce', 'produce-txn', 'consume-partition', 'consume-group', 'e2e', 'metadata'];
   return { name: 'confluent', version: () => 'not built', why: { ...Object.fromEntries(scenarios.map((s) => [s, reason])), codec: NO_CODEC } };
 }
 

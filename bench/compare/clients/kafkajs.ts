@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import kafkajs, { type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { codecFor } from '../../../src/protocol/compression/index.ts';
-import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, pumpProduce, pumpTransactions } from '../drivers.ts';
+import { benchValue, codecRates, ConsumeCounter, fixedRateE2E, LatencyRecorder, measureIdle, messageSource, msPerCall, pumpProduce, pumpTransactions } from '../drivers.ts';
 import type { BenchSpec, ClientAdapter, Throughput } from '../types.ts';
 
 // kafkajs is CommonJS and builds its exports object with computed members, so Node's named-export
@@ -46,16 +46,25 @@ function client(spec: BenchSpec) {
 async function producer(spec: BenchSpec): Promise<Producer> {
   // kafkajs has no linger or batch-size setting: each send() call becomes one batch per partition,
   // so spec.lingerMs and spec.batchBytes have no counterpart (the driver's spec.chunk is the batch).
-  const p = client(spec).producer({
-    idempotent: spec.idempotent,
-    maxInFlightRequests: spec.maxInFlight,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  // Its defaults (spec.clientDefaults): acks -1 (all), idempotence off, no compression, no limit on
+  // requests in flight, DefaultPartitioner (murmur2 of the key as Java's; 2.x prints a warning unless
+  // one is named, so it is named here, which is the default anyway).
+  const p = client(spec).producer(
+    spec.clientDefaults
+      ? { createPartitioner: Partitioners.DefaultPartitioner }
+      : {
+          idempotent: spec.idempotent,
+          // Idempotence in kafkajs allows one request in flight (it throws otherwise).
+          maxInFlightRequests: spec.idempotent ? 1 : spec.maxInFlight,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        },
+  );
   await p.connect();
   return p;
 }
 
-function send(p: Producer, spec: BenchSpec, messages: { value: Buffer }[]) {
+function send(p: Producer, spec: BenchSpec, messages: { key?: Buffer | null; value: Buffer }[]) {
+  if (spec.clientDefaults) return p.send({ topic: spec.topic, messages });
   return p.send({ topic: spec.topic, messages, acks: spec.acks, compression: compression(spec) });
 }
 
@@ -85,10 +94,9 @@ const adapter: ClientAdapter = {
 
   async produce(spec) {
     const p = await producer(spec);
-    const value = benchValue(spec);
-    const msgs = Array.from({ length: spec.chunk }, () => ({ value }));
-    await send(p, spec, [{ value }]); // connections, metadata
-    const t = await pumpProduce(spec, (n) => send(p, spec, n === msgs.length ? msgs : msgs.slice(0, n)));
+    const msgs = messageSource(spec, (key, value) => (key ? { key, value } : { value }));
+    await send(p, spec, msgs(0, 1)); // connections, metadata
+    const t = await pumpProduce(spec, (n, from) => send(p, spec, msgs(from, n)));
     await p.disconnect();
     return t;
   },
@@ -119,9 +127,22 @@ const adapter: ClientAdapter = {
       for (const m of batch.messages) bytes += m.value?.length ?? 0;
       counter.add(batch.messages.length, bytes);
     });
-    const t: Throughput = await counter.done;
+    const t: Throughput = await measureIdle(spec, await counter.done);
     await c.disconnect();
     return t;
+  },
+
+  async metadata(spec) {
+    const admin = client(spec).admin();
+    await admin.connect();
+    const topics = [spec.topic];
+    const callMs = await msPerCall(spec.codecMs, () => admin.fetchTopicMetadata({ topics }));
+    const m = await admin.fetchTopicMetadata({ topics });
+    await admin.disconnect();
+    const n = m.topics[0]?.partitions.length ?? 0;
+    if (n !== spec.partitions) throw new Error(`metadata: ${n} partitions, want ${spec.partitions}`);
+    // Its response decoder is internal (kafkajs/src/protocol/requests/metadata); only the call is timed.
+    return { callMs };
   },
 
   async e2e(spec) {
