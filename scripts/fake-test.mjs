@@ -6,8 +6,8 @@
 // node:test suites; the fakes themselves stay Node processes, as a user's broker would be elsewhere).
 // --runtime all runs the three at once, each on its own fake clusters (state .kafka-fake-<runtime>,
 // ports shifted by 0, 1000 and 2000): the suite mostly waits (timeouts, rebalances, linger), so three
-// runs side by side take little longer than one. Each run's output goes to its state directory and is
-// printed when that run ends.
+// runs side by side take little longer than one. Each run's output goes to .kafka-fake-<runtime>.log
+// and is printed when that run ends.
 //   node scripts/fake-test.mjs [--runtime node|deno|bun|all] [files...]
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,8 +33,8 @@ async function runAll(args) {
   const codes = await Promise.all(
     RUNTIMES.map((name, i) => {
       const state = path.join(ROOT, `.kafka-fake-${name}`);
-      fs.mkdirSync(state, { recursive: true });
-      const logFile = path.join(state, 'test-output.log');
+      // Beside the state directory, not in it: stopping the fakes removes that directory.
+      const logFile = path.join(ROOT, `.kafka-fake-${name}.log`);
       const log = fs.openSync(logFile, 'w');
       const env = { ...process.env, MKA_KAFKA_STATE: state, MKA_KAFKA_PORT_OFFSET: String(base + 1000 * i) };
       const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--runtime', name, ...args], { cwd: ROOT, env, stdio: ['ignore', log, log] });
