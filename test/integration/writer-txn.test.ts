@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.ts';
 import { ProducerFencedError, TransactionAbortableError, TransactionStateError, KafkaError } from '../../src/protocol/errors.ts';
-import { Writer } from '../../src/client/writer/index.ts';
+import { Writer, WriteErrors } from '../../src/client/writer/index.ts';
 import { FirstOffset, Reader } from '../../src/client/reader/index.ts';
 import { cluster, FAKE, uniqueTopic } from '../helpers/kafka.ts';
 import { readUntilIdle } from '../helpers/read-until-idle.ts';
@@ -89,6 +89,24 @@ describe(`transactional Writer, transaction version ≤ ${maxTransactionVersion}
     });
     const seen = await readCommitted(topic, 2);
     assert.deepEqual(seen, ['after'], `outcomes: ${outcomes.filter((o) => o === 'ok').length} acknowledged before the abort`);
+  });
+
+  it('abort in the same turn as the writes: nothing reached the coordinator, so nothing is ended there; the next transaction commits', async () => {
+    const topic = uniqueTopic('txn-abort-at-once');
+    await client.createTopics([{ topic, numPartitions: 2, replicationFactor: 3 }]);
+    const w = writer({ topic, transactionalId: uniqueTopic('tid-abort-at-once'), batchTimeoutMs: 50 });
+    for (let round = 0; round < 3; round++) {
+      await w.beginTransaction();
+      const pending = Array.from({ length: 10 }, (_, i) => w.writeMessages({ key: `k${i}`, value: `aborted-${round}-${i}` }).then(() => 'ok', (e: unknown) => e));
+      // No AddPartitionsToTxn has gone out yet: an EndTxn now would be refused (INVALID_TXN_STATE).
+      await w.abortTransaction();
+      for (const o of await Promise.all(pending)) assert.ok(o instanceof WriteErrors, `a write of an aborted transaction: ${String(o)}`);
+      assert.equal(w.transactionState, 'ready');
+    }
+    await w.transaction(async (tx) => {
+      await tx.writeMessages({ key: 'after', value: 'after' });
+    });
+    assert.deepEqual(await readCommitted(topic, 2), ['after']);
   });
 
   it('a second Writer with the same transactional id fences the first: typed errors, nothing of the zombie visible', async () => {

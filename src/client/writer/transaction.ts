@@ -76,6 +76,14 @@ export class Transaction implements TxnGate {
   private readonly added = new Set<PartitionQueue>();
   private readonly toAdd = new Set<PartitionQueue>();
   private adding = false;
+  /** The AddPartitionsToTxn under way: the transaction does not end before it has its answer. */
+  private addWork: Promise<void> = Promise.resolve();
+  /**
+   * The coordinator knows of this transaction (a partition or a group was added to it, or with
+   * transaction version 2 a write went out). Until then there is nothing to end: EndTxn would be
+   * refused with INVALID_TXN_STATE, so commit and abort end it here, as the Java client does.
+   */
+  private started = false;
   /** sendOffsets calls under way: commit waits for them. */
   private readonly ops = new Set<Promise<unknown>>();
   /** EndTxn (or the epoch bump that replaces an abort) under way: shared by every caller that waits for it. */
@@ -128,6 +136,7 @@ export class Transaction implements TxnGate {
     this.throwIfFatal();
     this.added.clear();
     this.toAdd.clear();
+    this.started = false;
     this.error = null;
     this.s = 'open';
   }
@@ -208,12 +217,10 @@ export class Transaction implements TxnGate {
     // Nothing is sent outside an open transaction (with transaction version 2 a write would open one);
     // what waits here is failed by the transition that closed it, or by the abort.
     if (this.s !== 'open') return false;
+    if (this.tv2) this.started = true;
     if (this.tv2 || this.added.has(p)) return true;
     this.toAdd.add(p);
-    if (!this.adding) {
-      this.adding = true;
-      queueMicrotask(() => void this.addPartitions());
-    }
+    if (!this.adding) this.scheduleAdd();
     return false;
   }
 
@@ -257,6 +264,15 @@ export class Transaction implements TxnGate {
   private async end(commit: boolean): Promise<void> {
     try {
       const id = this.producer.identity!;
+      await this.addWork;
+      if (!this.started) {
+        if (!commit && (this.bumpRequired || this.producer.needsReset)) await this.producer.bump(() => this.d.acc.all());
+        this.s = 'ready';
+        this.error = null;
+        this.bumpRequired = false;
+        this.added.clear();
+        return;
+      }
       // First EndTxn with our epoch, always: a Writer fenced by a newer one is refused here
       // (PRODUCER_FENCED) without touching the newer one's transaction. An InitProducerId first
       // would not be: the coordinator checks only the producer id before aborting the ongoing
@@ -303,6 +319,8 @@ export class Transaction implements TxnGate {
       if (!batch.length || !id || this.s !== 'open') return;
       const byTopic = new Map<string, number[]>();
       for (const p of batch) (byTopic.get(p.topic) ?? byTopic.set(p.topic, []).get(p.topic)!).push(p.partition);
+      // From the moment a request that adds to the transaction may have reached the coordinator.
+      this.started = true;
       await this.coordinatorCall(Api.AddPartitionsToTxn, () => ({
         v3AndBelowTransactionalId: this.transactionalId,
         v3AndBelowProducerId: id.producerId,
@@ -316,16 +334,21 @@ export class Transaction implements TxnGate {
       this.failedWith(e, 'coordinator');
     } finally {
       this.adding = false;
-      if (this.toAdd.size && this.s === 'open') {
-        this.adding = true;
-        queueMicrotask(() => void this.addPartitions());
-      }
+      if (this.toAdd.size && this.s === 'open') this.scheduleAdd();
       this.sender.wake(0);
     }
   }
 
+  /** The next AddPartitionsToTxn, once the writes admitted in this turn are collected. */
+  private scheduleAdd(): void {
+    this.adding = true;
+    const work = this.addWork.then(() => new Promise<void>((resolve) => queueMicrotask(() => void this.addPartitions().finally(resolve))));
+    this.addWork = work;
+  }
+
   private async commitOffsets(group: GroupMetadata, offsets: readonly TxnOffset[], opts: CallOptions): Promise<void> {
     const id = this.producer.identity!;
+    this.started = true;
     if (!this.tv2) {
       await this.coordinatorCall(Api.AddOffsetsToTxn, () => ({
         transactionalId: this.transactionalId,
