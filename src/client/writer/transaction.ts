@@ -265,25 +265,20 @@ export class Transaction implements TxnGate {
     try {
       const id = this.producer.identity!;
       await this.addWork;
-      if (!this.started) {
-        if (!commit && (this.bumpRequired || this.producer.needsReset)) await this.producer.bump(() => this.d.acc.all());
-        this.s = 'ready';
-        this.error = null;
-        this.bumpRequired = false;
-        this.added.clear();
-        return;
-      }
       // First EndTxn with our epoch, always: a Writer fenced by a newer one is refused here
       // (PRODUCER_FENCED) without touching the newer one's transaction. An InitProducerId first
       // would not be: the coordinator checks only the producer id before aborting the ongoing
-      // transaction, which would be the newer Writer's.
-      const res = await this.coordinatorCall(Api.EndTxn, () => ({
-        transactionalId: this.transactionalId,
-        producerId: id.producerId,
-        producerEpoch: id.producerEpoch,
-        committed: commit,
-      }), (r) => r.errorCode, { version: (c) => (this.tv2 ? c.version(Api.EndTxn) : Math.min(4, c.version(Api.EndTxn))) });
-      if (this.tv2) {
+      // transaction, which would be the newer Writer's. A transaction the coordinator never heard of
+      // has no EndTxn.
+      const res = this.started
+        ? await this.coordinatorCall(Api.EndTxn, () => ({
+            transactionalId: this.transactionalId,
+            producerId: id.producerId,
+            producerEpoch: id.producerEpoch,
+            committed: commit,
+          }), (r) => r.errorCode, { version: (c) => (this.tv2 ? c.version(Api.EndTxn) : Math.min(4, c.version(Api.EndTxn))) })
+        : null;
+      if (res && this.tv2) {
         // KIP-890 part 2: every transaction ends with a new epoch, which the next one writes with.
         if (res.producerId >= 0n) this.producer.adopt({ producerId: res.producerId, producerEpoch: res.producerEpoch }, () => this.d.acc.all());
       } else if (!commit && (this.bumpRequired || this.producer.needsReset)) {
