@@ -6,6 +6,7 @@
 import type { WriterMessage, WriteResult } from '../client/writer/config.ts';
 import type { Message } from '../client/reader/message.ts';
 import type { RequestEvent, TelemetryHooks } from '../client/telemetry/events.ts';
+import { ErrorCode } from '../protocol/messages/error-codes.ts';
 
 export type AttributeValue = string | number | boolean;
 
@@ -237,7 +238,7 @@ export function requestSpans(opts: KafkaTracingOptions): TelemetryHooks {
         },
       });
       if (e.error) failed(span, e.error);
-      else if (e.errorCode !== 0) span.setAttribute('mka.error_code', e.errorCode);
+      else if (e.errorCode !== ErrorCode.NONE) span.setAttribute('mka.error_code', e.errorCode);
       span.end(now);
     },
   };

@@ -8,6 +8,7 @@ import type { ReaderStats } from '../client/reader/stats.ts';
 import type { FailoverStats } from '../multi/stats.ts';
 import type { ClusterHealth } from '../multi/health.ts';
 import type { TelemetryHooks } from '../client/telemetry/events.ts';
+import { ErrorCode } from '../protocol/messages/error-codes.ts';
 
 export interface PrometheusOptions {
   /** Metric name prefix. Default "mka". */
@@ -121,7 +122,7 @@ export class PrometheusMetrics {
           byBroker.set(e.broker, r);
         }
         this.observeInto(r.latency, e.ms / 1000);
-        if (e.error || e.errorCode !== 0) r.errors.value++;
+        if (e.error || e.errorCode !== ErrorCode.NONE) r.errors.value++;
         r.sent.value += e.requestBytes;
         r.received.value += e.responseBytes;
       },

@@ -345,7 +345,7 @@ export class Connection {
       ms: performance.now() - sentAt,
       requestBytes,
       responseBytes,
-      errorCode: typeof code === 'number' ? code : 0,
+      errorCode: typeof code === 'number' ? code : ErrorCode.NONE,
       error,
     });
   }

@@ -1,7 +1,7 @@
 // The error table is Kafka's, entry for entry, and the typed error built from a broker's code says
 // what it means: name, retriable, whether metadata is stale; an unknown code is still an error.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KafkaError, KafkaProtocolError, throwIfError } from '../../src/protocol/errors.ts';
@@ -100,5 +100,35 @@ describe('error table', () => {
     assert.doesNotThrow(() => throwIfError(0));
     assert.throws(() => throwIfError(6), (e: unknown) => e instanceof KafkaProtocolError && e.code === 6 && e.retriable);
     assert.throws(() => throwIfError(12345, 'x'), (e: unknown) => e instanceof KafkaProtocolError && e.type === 'UNKNOWN_ERROR_CODE_12345');
+  });
+});
+
+describe('error codes in src', () => {
+  // Outside the generated table a Kafka error code is always spelled ErrorCode.NAME: a bare number
+  // compared with a code, thrown as one, or listed as one is refused.
+  const SRC = join(import.meta.dirname, '../../src');
+  const files = (readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.startsWith(join('protocol', 'messages')));
+  const bare = [
+    /\b(?:errorCode|error_code|code)\s*[!=]==?\s*-?\d+\b/,
+    /\b-?\d+\s*[!=]==?\s*(?:\w+\.)*(?:errorCode|code)\b/,
+    /new KafkaProtocolError\(\s*-?\d/,
+    /\b(?:case|codes?\s*[:=]\s*\[?)\s*-?\d+\s*[:,\]]/,
+  ];
+
+  test('no numeric Kafka error code outside the generated table', () => {
+    assert.ok(files.length > 50, `${files.length} files under src`);
+    const found: string[] = [];
+    for (const f of files) {
+      readFileSync(join(SRC, f), 'utf8').split('\n').forEach((line, i) => {
+        if (bare.some((re) => re.test(line))) found.push(`src/${f}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    assert.deepStrictEqual(found, []);
+  });
+
+  test('the check sees a bare code', () => {
+    for (const line of ['if (p.errorCode === 6) retry();', 'throw new KafkaProtocolError(35);', 'if (3 === res.errorCode) x();'])
+      assert.ok(bare.some((re) => re.test(line)), line);
+    assert.ok(!bare.some((re) => re.test('if (p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) retry();')));
   });
 });
