@@ -11,6 +11,8 @@ import { MultiReadCommitError } from './multi-reader-errors.ts';
 /** What a MultiReader uses of one cluster's Reader; a Reader is one, tests pass fakes. */
 export interface ClusterSource {
   fetchMessage(opts?: { signal?: AbortSignal }): Promise<Message>;
+  /** Messages queued already, taken without waiting (a Reader has it; without it every message is a fetchMessage). */
+  fetchReady?(max: number): Message[];
   commitMessages(...messages: Message[]): Promise<void>;
   offset(): bigint;
   lag(): bigint;
@@ -100,6 +102,13 @@ export class ClusterSlot<M extends Message> {
         this.changed();
       }, wait);
       return;
+    }
+    // What the reader has queued comes in one step: a promise per message was most of this layer's cost.
+    const got = this.source.fetchReady?.(this.want - this.ready.length);
+    if (got?.length) {
+      for (const m of got) this.ready.push(m);
+      this.error = null;
+      if (this.ready.length >= this.want) return;
     }
     // One controller serves fetches until it is used to cancel one: a controller per message costs.
     if (!this.ctl || this.ctl.signal.aborted) this.ctl = new AbortController();

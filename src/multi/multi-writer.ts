@@ -178,7 +178,9 @@ export class MultiWriter {
         errs[i] = e;
         errors[i] = e;
         if (e === null) {
-          results[i] = { ...out.results[k]!, cluster: c, clusters: [c] };
+          const r = out.results[k]!;
+          // A literal, not a spread of r: this runs per message, and the spread was a quarter of the layer's CPU.
+          results[i] = { topic: r.topic, partition: r.partition, offset: r.offset, cluster: c, clusters: [c] };
         } else if (out.stopped === 'handover' || (out.stopped === null && clusterTrouble(e))) {
           sentBefore[i] ||= out.sent[k];
           moveOn.push(i);

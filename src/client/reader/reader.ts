@@ -114,7 +114,28 @@ export class Reader implements AsyncIterable<Message> {
   /** The next message, without committing it. */
   async fetchMessage(opts: TakeOptions = {}): Promise<Message> {
     this.checkOpen();
-    const { msg: m, tag } = await this.take(opts);
+    const { msg, tag } = await this.take(opts);
+    return this.handOver(msg, tag);
+  }
+
+  /**
+   * Up to `max` messages fetched already, without waiting: [] when none is queued (or before a partition
+   * reader has started; fetchMessage starts it). Each is handed over as by fetchMessage (no commit); a
+   * queued error is left for the next fetchMessage to throw.
+   */
+  fetchReady(max: number): Message[] {
+    this.checkOpen();
+    const out: Message[] = [];
+    if (!this.started && !this.membership) return out;
+    while (out.length < max) {
+      const it = this.queue.takeReady();
+      if (!it) break;
+      out.push(this.handOver(it.msg, it.tag));
+    }
+    return out;
+  }
+
+  private handOver(m: Message, tag: unknown): Message {
     this.counters.messages++;
     this.counters.bytes += messageBytes(m);
     const st = tag as PartitionState;
