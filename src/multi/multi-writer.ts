@@ -178,8 +178,9 @@ export class MultiWriter {
         errs[i] = e;
         errors[i] = e;
         if (e === null) {
+          // A literal, not a spread: this runs per message, and the spread was a quarter of the layer's CPU.
+          // A written message always has its result from the Writer, a partly failed call's too.
           const r = out.results[k]!;
-          // A literal, not a spread of r: this runs per message, and the spread was a quarter of the layer's CPU.
           results[i] = { topic: r.topic, partition: r.partition, offset: r.offset, cluster: c, clusters: [c] };
         } else if (out.stopped === 'handover' || (out.stopped === null && clusterTrouble(e))) {
           sentBefore[i] ||= out.sent[k];
@@ -316,7 +317,8 @@ export class MultiWriter {
       if (errors.some((x) => x === null)) this.health.succeeded(op);
       else if (!stopped && errors.some(clusterTrouble)) this.health.failed(op, errors.find(clusterTrouble)!);
       else this.health.ended(op);
-      return { errors, results: e instanceof WriteErrors ? errors.map(() => null) : messages.map(() => null), sent, stopped };
+      // The messages of a partly failed call that were written carry their results (topic, partition, offset).
+      return { errors, results: e instanceof WriteErrors ? [...e.results] : messages.map(() => null), sent, stopped };
     } finally {
       scope.settle(attempt);
     }

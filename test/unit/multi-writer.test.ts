@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { MultiWriter, MultiWriteErrors, RWMode } from '../../src/multi/index.ts';
 import { ClusterUnavailableError } from '../../src/multi/errors.ts';
 import { AbortedError, TimeoutError } from '../../src/protocol/errors.ts';
+import { ErrorCode } from '../../src/protocol/messages/error-codes.ts';
+import { fakeClusters } from '../helpers/fake.ts';
+import { fastFailingWriter } from '../helpers/failover.ts';
 
 /** A listener that takes connections and bytes and answers nothing. */
 async function silentBroker(): Promise<{ server: Server; addr: string; sockets: Set<Socket> }> {
@@ -104,6 +107,30 @@ describe('MultiWriter deadlines and aborts (silent clusters)', () => {
       assert.match(err.message, /forced down/);
     } finally {
       await w.close({ signal: AbortSignal.timeout(2000) });
+    }
+  });
+});
+
+describe('MultiWriter results (fake clusters)', () => {
+  const { start, track } = fakeClusters();
+
+  it('a call that partly fails on the primary: what was written there and what was handed over both have topic, partition and offset', async () => {
+    const topics = [{ name: 'pf', partitions: 2 }];
+    const a = await start({ brokers: 2, topics });
+    const b = await start({ brokers: 1, topics });
+    a.moveLeader('pf', 0, 1);
+    a.moveLeader('pf', 1, 2);
+    // Partition 1's leader on the primary refuses every write (retriable): those messages go to the standby.
+    a.inject({ broker: 2, api: 'Produce', errorCode: ErrorCode.NOT_ENOUGH_REPLICAS });
+    const w = track(new MultiWriter(RWMode.Backup, [fastFailingWriter(a.bootstrap, 'pf'), fastFailingWriter(b.bootstrap, 'pf')]));
+    const msgs = Array.from({ length: 6 }, (_, i) => ({ value: `m${i}`, partition: i % 2 }));
+    const results = await w.writeMessages(...msgs, { timeoutMs: 10_000 });
+    assert.equal(results.length, 6);
+    for (const [i, r] of results.entries()) {
+      const want = i % 2 === 0 ? { cluster: 0, clusters: [0] } : { cluster: 1, clusters: [1] };
+      assert.deepEqual({ cluster: r.cluster, clusters: r.clusters, topic: r.topic, partition: r.partition }, { ...want, topic: 'pf', partition: i % 2 }, `message ${i}`);
+      assert.equal(typeof r.offset, 'bigint');
+      assert.ok(r.offset >= 0n, `message ${i} offset ${r.offset}`);
     }
   });
 });

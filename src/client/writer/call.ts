@@ -130,7 +130,7 @@ export class WriteCall {
   }
 
   toError(): WriteErrors {
-    return new WriteErrors(this.errors, this.sent);
+    return new WriteErrors(this.errors, this.sent, this.results);
   }
 
   private endError(reason: EndReason, sent: boolean, cause: unknown): KafkaError {

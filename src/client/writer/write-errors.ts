@@ -1,5 +1,6 @@
 // kafka-go's WriteErrors: one entry per message given to writeMessages, null where it was written.
 import { KafkaError } from '../../protocol/errors.ts';
+import type { WriteResult } from './config.ts';
 
 export class WriteErrors extends KafkaError {
   /** Aligned with the messages of the call: `errors[i]` is why message i failed, or null. */
@@ -10,8 +11,10 @@ export class WriteErrors extends KafkaError {
    * when it was certainly not written (or was written: `errors[i]` null).
    */
   readonly sent: readonly boolean[];
+  /** Aligned with the messages: where message i was written (`errors[i]` null), else null. */
+  readonly results: readonly (WriteResult | null)[];
 
-  constructor(errors: (Error | null)[], sent?: readonly boolean[]) {
+  constructor(errors: (Error | null)[], sent?: readonly boolean[], results?: readonly (WriteResult | null)[]) {
     const failed = errors.filter((e): e is Error => e !== null);
     const kinds = [...new Set(failed.map((e) => e.message))].slice(0, 3);
     super(
@@ -20,6 +23,7 @@ export class WriteErrors extends KafkaError {
     );
     this.errors = errors;
     this.sent = sent ?? errors.map(() => false);
+    this.results = results ?? errors.map(() => null);
   }
 
   /** How many messages failed. */
