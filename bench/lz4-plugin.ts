@@ -4,20 +4,8 @@
 // batches of 1 KiB values as `npm run bench` writes them. The two run interleaved in this process,
 // round by round, so load on the machine hits both alike; medians of the rounds.
 // Run: node --import tsx bench/lz4-plugin.ts
-import { Buffer } from 'node:buffer';
-import { lz4Compress, lz4Decompress } from '@platformatic/wasm-utils';
 import { Compression, builtinCodec, registerCodec, type CompressionCodec } from '../src/protocol/compression/index.ts';
-
-/** The plug-in: frames from the WebAssembly library, decompression bounded as mka's own codecs are. */
-const wasmLz4: CompressionCodec = {
-  name: 'lz4 (wasm)',
-  compress: async (data) => lz4Compress(Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
-  decompress: async (data, maxOutput) => {
-    const out = lz4Decompress(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    if (out.length > maxOutput) throw new RangeError(`lz4 frame decompresses to ${out.length} B, over ${maxOutput}`);
-    return out;
-  },
-};
+import { wasmLz4 } from './compare/lz4-wasm.ts';
 
 const ROUNDS = 9;
 const ROUND_MS = 300;

@@ -5,6 +5,7 @@
 // Writes bench/results/<name>.json and <name>.md (default compare). `--cases all` runs every case,
 // the many-partition ones included; the default is the 1-partition set. The client `mka-multi` (not in
 // the default set) runs mka's MultiWriter/MultiReader over the case's cluster and the other one.
+// The client `mka-lz4wasm` (not in the default set either) is mka with a WebAssembly lz4 registered.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
