@@ -23,6 +23,15 @@ export interface LocalCluster {
   ssl?: { bootstrap: string[]; caFile: string };
 }
 
+/** The Kafka version of the running clusters (clusters.json); undefined for the fakes. */
+export function kafkaVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(STATE_DIR, 'clusters.json'), 'utf8')) as { kafkaVersion?: string }).kafkaVersion;
+  } catch {
+    return undefined;
+  }
+}
+
 export function cluster(name: ClusterName): LocalCluster {
   let file: { clusters: Record<string, LocalCluster> };
   try {
