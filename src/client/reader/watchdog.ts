@@ -72,6 +72,12 @@ interface Clock {
   progressAt: number;
   /** performance.now() the partition was last excused from answering (paused, waiting on the caller, healed). */
   excusedAt: number;
+  /**
+   * performance.now() the position was last seen to move. The next fetch left then, so no answer is
+   * overdue before maxWaitMs after it: a response held for a slow caller moves the position long after
+   * it was answered, and a fetch sent after that is not lost yet.
+   */
+  movedAt: number;
   /** performance.now() since when its leader has had no fetch loop; -1 while it has one. */
   loopMissingSince: number;
   /** Heals since it last made progress: each doubles the window (up to 8x), so a broker that is only slow is not hammered. */
@@ -154,10 +160,11 @@ export class Watchdog {
       const k = partitionKey(p.topic, p.partition);
       seen.add(k);
       let c = this.clocks.get(k);
-      if (!c) this.clocks.set(k, (c = { position: p.position, progressAt: now, excusedAt: now, loopMissingSince: -1, heals: 0 }));
+      if (!c) this.clocks.set(k, (c = { position: p.position, progressAt: now, excusedAt: now, movedAt: now, loopMissingSince: -1, heals: 0 }));
       if (p.position !== c.position) {
         c.position = p.position;
         c.progressAt = now;
+        c.movedAt = now;
         c.heals = 0;
       }
       const loopMissing = p.leader >= 0 && !p.paused && !p.failed && !this.fetcher.hasLoop(p);
@@ -172,7 +179,7 @@ export class Watchdog {
         c.progressAt = now;
         if (p.answeredAt > c.excusedAt) c.heals = 0;
       }
-      const sinceAnswer = now - Math.max(p.answeredAt, c.excusedAt);
+      const sinceAnswer = now - Math.max(p.answeredAt, c.excusedAt, c.movedAt);
       const window = this.config.stallWindowMs * 2 ** Math.min(c.heals, 3);
       if (loopMissing && now - c.loopMissingSince >= Math.min(this.config.stallWindowMs, 1_000)) {
         // A loop ends when its partitions leave it and starts when they come back; one missing for a
