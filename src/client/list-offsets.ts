@@ -38,9 +38,9 @@ export async function listPartitionOffsets(
   opts: CallOptions & { readCommitted?: boolean; brokerTimeoutMs?: number } = {},
 ): Promise<Map<number, PartitionOffset>> {
   const t = await cluster.topic(topic, opts);
-  const known = new Set(t.partitions.map((x) => x.partition));
+  const leaderOf = new Map(t.partitions.map((x) => [x.partition, x.leader]));
   for (const p of partitions) {
-    if (!known.has(p)) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${p} does not exist`);
+    if (!leaderOf.has(p)) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${topic}/${p} does not exist`);
   }
   const out = new Map<number, PartitionOffset>();
   const request = (parts: number[]) => ({
@@ -49,11 +49,10 @@ export async function listPartitionOffsets(
     topics: [{ name: topic, partitions: parts.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) }],
     timeoutMs: opts.brokerTimeoutMs ?? opts.timeoutMs ?? 30_000,
   });
-  const keep = (res: ListOffsetsResponse, answered: Set<number>) => {
+  const keep = (res: ListOffsetsResponse) => {
     for (const rt of res.topics) {
       for (const p of rt.partitions) {
         if (p.errorCode !== ErrorCode.NONE) continue;
-        answered.add(p.partitionIndex);
         out.set(p.partitionIndex, {
           partition: p.partitionIndex,
           offset: p.offset ?? -1n,
@@ -64,7 +63,6 @@ export async function listPartitionOffsets(
     }
   };
 
-  const leaderOf = new Map(t.partitions.map((x) => [x.partition, x.leader]));
   const byLeader = new Map<number, number[]>();
   for (const p of partitions) {
     const leader = leaderOf.get(p)!;
@@ -73,12 +71,11 @@ export async function listPartitionOffsets(
     if (list) list.push(p);
     else byLeader.set(leader, [p]);
   }
-  const answered = new Set<number>();
   await Promise.all(
     [...byLeader].map(async ([leader, parts]) => {
       try {
         const conn = await cluster.brokerConnection(leader, 'admin', opts);
-        keep(await conn.request(Api.ListOffsets, request(parts), { signal: opts.signal, timeoutMs: opts.timeoutMs }), answered);
+        keep(await conn.request(Api.ListOffsets, request(parts), { signal: opts.signal, timeoutMs: opts.timeoutMs }));
       } catch (e) {
         if (opts.signal?.aborted) throw e; // the caller's deadline or abort: nothing is left to retry in
       }
@@ -90,11 +87,11 @@ export async function listPartitionOffsets(
       ...opts,
       check: (r) => r.topics.forEach((rt) => rt.partitions.forEach((p) => throwIfError(p.errorCode, `ListOffsets ${topic}/${p.partitionIndex}`))),
     });
-    keep(res, answered);
+    keep(res);
   };
   // A few requests at a time: each one listens on the caller's signal, and a thousand listeners on one
   // signal is what Node warns of as a leak.
-  const queue = partitions.filter((p) => !answered.has(p));
+  const queue = partitions.filter((p) => !out.has(p));
   const worker = async (): Promise<void> => {
     for (let p = queue.shift(); p !== undefined; p = queue.shift()) await ask(p);
   };

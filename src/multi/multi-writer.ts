@@ -60,6 +60,15 @@ function clusterTrouble(e: Error | null): e is Error {
   return e !== null && e instanceof KafkaError && e.retriable && !(e instanceof AbortedError);
 }
 
+/**
+ * A written message's result: the Writer's (every written message has one, a partly failed call's
+ * too), with the clusters that have it. A literal, not a spread: this runs per message, and the spread
+ * was a quarter of the layer's CPU.
+ */
+function writtenTo(r: WriteResult, cluster: number, clusters: number[]): MultiWriteResult {
+  return { topic: r.topic, partition: r.partition, offset: r.offset, cluster, clusters };
+}
+
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -178,10 +187,7 @@ export class MultiWriter {
         errs[i] = e;
         errors[i] = e;
         if (e === null) {
-          // A literal, not a spread: this runs per message, and the spread was a quarter of the layer's CPU.
-          // A written message always has its result from the Writer, a partly failed call's too.
-          const r = out.results[k]!;
-          results[i] = { topic: r.topic, partition: r.partition, offset: r.offset, cluster: c, clusters: [c] };
+          results[i] = writtenTo(out.results[k]!, c, [c]);
         } else if (out.stopped === 'handover' || (out.stopped === null && clusterTrouble(e))) {
           sentBefore[i] ||= out.sent[k];
           moveOn.push(i);
@@ -220,7 +226,7 @@ export class MultiWriter {
       missing.push(miss);
       if (have.length >= min) {
         errors.push(null);
-        results.push({ ...outcomes[have[0]].results[i]!, cluster: have[0], clusters: have });
+        results.push(writtenTo(outcomes[have[0]].results[i]!, have[0], have));
       } else {
         errors.push(outcomes[miss[0]].errors[i]);
       }

@@ -23,19 +23,10 @@ export interface LocalCluster {
   ssl?: { bootstrap: string[]; caFile: string };
 }
 
-/** The Kafka version of the running clusters (clusters.json); undefined for the fakes. */
-export function kafkaVersion(): string | undefined {
+/** clusters.json of the running clusters; a clear error when none is running. */
+function clustersFile(): { kafkaVersion?: string; clusters: Record<string, LocalCluster> } {
   try {
-    return (JSON.parse(readFileSync(join(STATE_DIR, 'clusters.json'), 'utf8')) as { kafkaVersion?: string }).kafkaVersion;
-  } catch {
-    return undefined;
-  }
-}
-
-export function cluster(name: ClusterName): LocalCluster {
-  let file: { clusters: Record<string, LocalCluster> };
-  try {
-    file = JSON.parse(readFileSync(join(STATE_DIR, 'clusters.json'), 'utf8'));
+    return JSON.parse(readFileSync(join(STATE_DIR, 'clusters.json'), 'utf8'));
   } catch (e) {
     throw new Error(
       `no local Kafka cluster is running (${join(STATE_DIR, 'clusters.json')} is missing): ` +
@@ -43,7 +34,15 @@ export function cluster(name: ClusterName): LocalCluster {
       { cause: e },
     );
   }
-  const c = file.clusters[name];
+}
+
+/** The Kafka version of the running clusters; undefined for the fakes. */
+export function kafkaVersion(): string | undefined {
+  return clustersFile().kafkaVersion;
+}
+
+export function cluster(name: ClusterName): LocalCluster {
+  const c = clustersFile().clusters[name];
   if (!c) throw new Error(`cluster ${name} is not in clusters.json`);
   return c;
 }

@@ -98,8 +98,7 @@ export class MessageQueue {
   /** The next message if one is queued, without waiting; undefined when none is or an error is next. */
   takeReady(): { msg: Message; tag: unknown } | undefined {
     if (this.closedError) throw this.closedError;
-    const it = this.items[this.head];
-    if (this.head >= this.items.length || !it || !it.msg) return undefined;
+    if (!this.items[this.head]?.msg) return undefined;
     return this.shift() as { msg: Message; tag: unknown };
   }
 
